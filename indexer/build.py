@@ -1,0 +1,362 @@
+"""Build the index: chunk, embed (reusing unchanged vectors), write, swap in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .chunker import chunk_document
+from .corpus import Corpus, read_corpus
+from .errors import IndexFileError, NotesQAError
+from .index_files import (
+    CURRENT,
+    FORMAT,
+    FORMAT_VERSION,
+    chunk_to_json,
+    current_build,
+    read_chunks,
+    read_line_rows,
+    read_manifest,
+    sha256_file,
+    verify_files,
+    write_json,
+)
+from .keyword import KeywordParams, build_keyword_index
+from .lock import build_lock
+from .model_files import ModelInfo, resolve_model
+from .models import Chunk
+from .settings import ChunkerSettings, Settings
+from .snippets import is_content_line
+from .tokens import HFTokenCounter, TokenCounter
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .embedder import Embedder
+
+#: progress(stage, done, total)
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    index_dir: Path
+    files: int
+    chunks: int
+    lines: int
+    embedded: int
+    reused: int
+    seconds: float
+    full: bool
+    reason: str
+    encoder: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    state: str  # "missing", "fresh", "stale" or "broken"
+    reason: str
+
+
+def fingerprint(model_fingerprint: str, chunker: ChunkerSettings, keyword: KeywordParams) -> str:
+    payload = json.dumps(
+        {"format": FORMAT_VERSION, "model": model_fingerprint, "chunker": chunker.to_json(), "keyword": keyword.to_json()},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def snippet_lines(chunks: list[Chunk], texts: dict[str, list[str]]) -> list[tuple[str, int, str]]:
+    """(path, 1-based line, text to embed) for every content line, once each."""
+    seen: set[tuple[str, int]] = set()
+    rows: list[tuple[str, int, str]] = []
+    for chunk in chunks:
+        lines = texts[chunk.path]
+        for number, _ in chunk.numbered_lines():
+            if (chunk.path, number) in seen or number > len(lines) or not is_content_line(lines[number - 1]):
+                continue
+            seen.add((chunk.path, number))
+            line = lines[number - 1].strip()
+            rows.append((chunk.path, number, f"{chunk.heading_path}\n{line}" if chunk.heading else line))
+    return rows
+
+
+def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatus:
+    """Is there an index, and does it still match the corpus and settings?"""
+    folder = current_build(settings.index_dir)
+    if folder is None:
+        return IndexStatus("missing", f"no index at {settings.index_dir}")
+    try:
+        manifest = read_manifest(folder)
+    except IndexFileError as exc:
+        return IndexStatus("broken", str(exc))
+    if corpus is None:
+        corpus = read_corpus(settings.corpus_dir, max_file_bytes=settings.chunker.max_file_bytes, skip=(settings.index_dir,))
+    old = {k: v.get("sha256") for k, v in manifest["corpus"]["files"].items() if isinstance(v, dict)}
+    new = corpus.hashes()
+    changed = sorted(k for k in new.keys() & old.keys() if new[k] != old[k])
+    added = sorted(new.keys() - old.keys())
+    removed = sorted(old.keys() - new.keys())
+    if changed or added or removed:
+        parts = [f"{len(x)} {what}" for x, what in ((changed, "changed"), (added, "new"), (removed, "removed")) if x]
+        return IndexStatus("stale", "notes " + ", ".join(parts))
+    if settings.model_dir is not None:
+        model = resolve_model(settings.model_dir)
+        if model.fingerprint != manifest["model"].get("fingerprint"):
+            return IndexStatus("stale", "the index was built with another model")
+    return IndexStatus("fresh", "up to date")
+
+
+def _reusable(folder: Path | None, fp: str) -> tuple[dict[str, np.ndarray], str]:
+    """Vectors of the current build keyed by the text they embed, if compatible."""
+    if folder is None:
+        return {}, "no previous index"
+    try:
+        manifest = read_manifest(folder)
+        if manifest.get("fingerprint") != fp:
+            return {}, "the model or chunker settings changed: full rebuild"
+        verify_files(folder, manifest)
+        import numpy as np
+
+        from .store import VectorStore
+
+        chunks = read_chunks(folder)
+        vectors = VectorStore.load(folder / "vectors.faiss", mmap=False).vectors()
+        rows = read_line_rows(folder)
+        line_vectors = np.load(folder / "lines.npy", allow_pickle=False)
+        if len(vectors) != len(chunks) or len(line_vectors) != len(rows):
+            return {}, "the previous index is inconsistent: full rebuild"
+    except (NotesQAError, OSError, ValueError, RuntimeError):
+        return {}, "the previous index is unreadable: full rebuild"
+    cache = {text_key(c.embed_text()): vectors[i] for i, c in enumerate(chunks)}
+    cache.update({row.key: line_vectors[i] for i, row in enumerate(rows)})
+    return cache, "incremental"
+
+
+def default_embedder(model: ModelInfo, cache_dir: Path) -> Embedder:
+    """The ONNX encoder when an export exists or can be made, else sentence-transformers."""
+    from .embedder import OnnxEmbedder, SentenceTransformerEmbedder
+    from .encoder_cache import cached_onnx, ensure_onnx
+
+    record = cached_onnx(model, cache_dir)
+    if record is None:
+        try:
+            record = ensure_onnx(model, cache_dir)
+        except Exception:  # export is an optimisation: fall back to the reference encoder
+            return SentenceTransformerEmbedder(model)
+    return OnnxEmbedder(model, record.path)
+
+
+def _query_encoder_record(embedder: Embedder, model: ModelInfo, cache_dir: Path) -> dict[str, Any]:
+    if embedder.kind == "onnx":
+        from .encoder_cache import cached_onnx
+
+        record = cached_onnx(model, cache_dir, check_hash=False)
+        if record is not None:
+            return record.to_json()
+    return {"kind": embedder.kind}
+
+
+def _embed(
+    embedder: Embedder, texts: list[str], cache: dict[str, np.ndarray], progress: ProgressFn | None
+) -> tuple[np.ndarray, int]:
+    import numpy as np
+
+    keys = [text_key(t) for t in texts]
+    todo = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
+    batch = 256
+    for start in range(0, len(todo), batch):
+        part = todo[start : start + batch]
+        vectors = embedder.embed([t for _, t in part])
+        for (key, _), vector in zip(part, vectors):
+            cache[key] = vector
+        if progress:
+            progress("embedding", min(start + batch, len(todo)), len(todo))
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32), 0
+    return np.ascontiguousarray(np.stack([cache[k] for k in keys]), dtype=np.float32), len(todo)
+
+
+def _write_build(
+    tmp: Path,
+    chunks: list[Chunk],
+    chunk_vectors: np.ndarray,
+    line_rows: list[tuple[str, int, str]],
+    line_vectors: np.ndarray,
+    manifest: dict[str, Any],
+    keyword: KeywordParams,
+) -> None:
+    import numpy as np
+
+    from .store import VectorStore
+
+    with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+        for chunk in chunks:
+            handle.write(json.dumps(chunk_to_json(chunk), ensure_ascii=False) + "\n")
+    store = VectorStore.build(chunk_vectors)
+    store.save(tmp / "vectors.faiss")
+    np.save(tmp / "lines.npy", line_vectors.astype(np.float32), allow_pickle=False)
+    paths = sorted({p for p, _, _ in line_rows})
+    position = {p: i for i, p in enumerate(paths)}
+    rows = [[position[p], n, text_key(t)] for p, n, t in line_rows]
+    write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
+    build_keyword_index([c.embed_text() for c in chunks], tmp, keyword)
+    manifest["store"] = store.spec.to_json()
+    manifest["files"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+    write_json(tmp / "manifest.json", manifest)
+    _fsync_dir(tmp)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_in(index_root: Path, tmp: Path, stamp: str) -> Path:
+    final = index_root / f"build-{stamp}"
+    os.rename(tmp, final)
+    link_tmp = index_root / f".current-{os.getpid()}"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(final.name, link_tmp)
+    os.replace(link_tmp, index_root / CURRENT)  # atomic: readers see old or new
+    _fsync_dir(index_root)
+    return final
+
+
+def _clean(index_root: Path, keep: set[Path]) -> None:
+    """Remove unfinished builds and all but the newest two finished ones."""
+    builds = sorted((p for p in index_root.glob("build-*") if p.is_dir()), key=lambda p: p.name)
+    for path in index_root.glob("tmp-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in builds[:-2]:
+        if path not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def build_index(
+    settings: Settings,
+    *,
+    full: bool = False,
+    embedder: Embedder | None = None,
+    token_counter: TokenCounter | None = None,
+    model: ModelInfo | None = None,
+    progress: ProgressFn | None = None,
+    wait_seconds: float = 0.0,
+    keyword: KeywordParams = KeywordParams(),
+) -> BuildReport:
+    """Build or refresh the index under ``settings.index_dir``.
+
+    Vectors of chunks (and lines) whose text did not change are reused unless
+    ``full``; a changed model or chunker setting always rebuilds everything.
+    The previous index keeps answering until the new one is complete.
+    """
+    started = time.perf_counter()
+    index_root = settings.index_dir
+    corpus = read_corpus(settings.corpus_dir, max_file_bytes=settings.chunker.max_file_bytes, skip=(index_root,))
+    if model is None:
+        model = resolve_model(settings.model_dir)
+    if model.max_tokens < settings.chunker.max_tokens:
+        from dataclasses import replace
+
+        settings = replace(settings, chunker=replace(settings.chunker, max_tokens=model.max_tokens,
+                                                     target_tokens=min(settings.chunker.target_tokens, model.max_tokens)))
+    counter = token_counter or HFTokenCounter(model.tokenizer_json)
+    fp = fingerprint(model.fingerprint, settings.chunker, keyword)
+    with build_lock(index_root, wait_seconds=wait_seconds):
+        _clean(index_root, keep=set())
+        previous = current_build(index_root)
+        cache: dict[str, np.ndarray]
+        if full:
+            cache, reason = {}, "full rebuild (--full)"
+        else:
+            cache, reason = _reusable(previous, fp)
+        if progress:
+            progress("chunking", 0, len(corpus.notes))
+        chunks: list[Chunk] = []
+        texts: dict[str, list[str]] = {}
+        for done, note in enumerate(corpus.notes, start=1):
+            text = note.text.replace("\r\n", "\n").replace("\r", "\n")
+            texts[note.rel] = text.split("\n")
+            chunks.extend(chunk_document(note.rel, text, counter, settings.chunker))
+            if progress:
+                progress("chunking", done, len(corpus.notes))
+        lines = snippet_lines(chunks, texts)
+        if embedder is None:
+            embedder = default_embedder(model, settings.cache_dir)
+        if embedder.dim != model.dim:
+            raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
+        all_texts = [c.embed_text() for c in chunks] + [t for _, _, t in lines]
+        vectors, embedded = _embed(embedder, all_texts, cache, progress)
+        chunk_vectors, line_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
+        tmp = index_root / f"tmp-{stamp}"
+        tmp.mkdir(parents=True)
+        try:
+            if progress:
+                progress("writing", 0, 1)
+            manifest: dict[str, Any] = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "created_by": f"notes-qa {__version__}",
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "model": {
+                    "id": model.model_id,
+                    "name": model.name,
+                    "path": str(model.path),
+                    "fingerprint": model.fingerprint,
+                    "dim": model.dim,
+                    "max_tokens": model.max_tokens,
+                },
+                "encoder": {
+                    "build": embedder.kind,
+                    "query": _query_encoder_record(embedder, model, settings.cache_dir),
+                },
+                "chunker": settings.chunker.to_json(),
+                "keyword": keyword.to_json(),
+                "fingerprint": fp,
+                "corpus": {
+                    "path": str(Path(settings.corpus_dir).resolve()),
+                    "files": {n.rel: {"sha256": n.sha256, "size": n.size} for n in corpus.notes},
+                },
+                "counts": {"files": len(corpus.notes), "chunks": len(chunks), "lines": len(lines)},
+                "build": {"embedded": embedded, "reused": len(all_texts) - embedded, "mode": reason},
+            }
+            _write_build(tmp, chunks, chunk_vectors, lines, line_vectors, manifest, keyword)
+            final = _swap_in(index_root, tmp, stamp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _clean(index_root, keep={final})
+        if progress:
+            progress("writing", 1, 1)
+    return BuildReport(
+        index_dir=final,
+        files=len(corpus.notes),
+        chunks=len(chunks),
+        lines=len(lines),
+        embedded=embedded,
+        reused=len(all_texts) - embedded,
+        seconds=time.perf_counter() - started,
+        full=full or not cache,
+        reason=reason,
+        encoder=embedder.kind,
+        warnings=corpus.warnings,
+    )

@@ -1,0 +1,78 @@
+"""``notes-qa ask``: answer one question, or many with --batch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import UsageError
+from ..search import check_query
+from ..service import open_searcher
+from .common import settings_from_args, warn
+from .output import dumps, format_result, result_to_json
+from .progress import ProgressBar
+
+
+def read_batch(source: str) -> Iterator[str]:
+    """Questions from a file or stdin: plain lines or JSONL with a "question" field."""
+    try:
+        handle = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot read the batch file {source} ({exc.strerror}); check the path") from exc
+    with handle:
+        try:
+            for number, raw in enumerate(handle, start=1):
+                line = raw.strip()
+                if not line:
+                    continue
+                if line.startswith("{"):
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise UsageError(f"{source} line {number}: bad JSON ({exc.msg})") from exc
+                    question = record.get("question") if isinstance(record, dict) else None
+                    if not isinstance(question, str) or not question.strip():
+                        raise UsageError(f'{source} line {number}: a JSON line needs a non-empty "question" string')
+                    yield question
+                else:
+                    yield line
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{source} is not UTF-8 text") from exc
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    if args.batch is None and args.question is None:
+        raise UsageError('give a question, e.g. notes-qa ask "How big can a DynamoDB item be?", or --batch FILE')
+    if args.batch is not None and args.question is not None:
+        raise UsageError("give either a question or --batch, not both")
+    # Fail fast, before any index work: a bad question or batch file is reported at once.
+    if args.question is not None:
+        check_query(args.question, args.k, args.mode)
+    questions = list(read_batch(args.batch)) if args.batch is not None else []
+    settings = settings_from_args(args)
+    bar = ProgressBar()
+    try:
+        opened = open_searcher(settings, auto_build=not args.no_build, progress=bar)
+    finally:
+        bar.close()
+    if opened.built is not None:
+        warn(f"built the index first ({opened.built.chunks} chunks, {opened.built.reason}) in {opened.built.seconds:.1f} s")
+    for note in opened.notes:
+        warn(note)
+    searcher = opened.searcher
+    corpus_dir: Path = settings.corpus_dir
+    color = sys.stdout.isatty() and "NO_COLOR" not in __import__("os").environ
+    if args.batch is None:
+        result = searcher.search(args.question, k=args.k, mode=args.mode)
+        print(dumps(result_to_json(result, corpus_dir)) if args.json else format_result(result, corpus_dir, color=color))
+        return 0
+    for question in questions:
+        result = searcher.search(question, k=args.k, mode=args.mode)
+        if args.json:
+            print(dumps(result_to_json(result, corpus_dir, question=question)), flush=False)
+        else:
+            print(f"Q: {question}\n{format_result(result, corpus_dir, color=color)}\n")
+    return 0

@@ -1,0 +1,44 @@
+"""``notes-qa index``: build or refresh the index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..build import build_index
+from .common import settings_from_args, warn
+from .progress import ProgressBar
+
+
+def run_index(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    bar = ProgressBar()
+    try:
+        report = build_index(settings, full=args.full, progress=bar)
+    finally:
+        bar.close()
+    for message in report.warnings:
+        warn(message)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "index": str(report.index_dir),
+                    "files": report.files,
+                    "chunks": report.chunks,
+                    "lines": report.lines,
+                    "embedded": report.embedded,
+                    "reused": report.reused,
+                    "seconds": round(report.seconds, 3),
+                    "mode": report.reason,
+                    "encoder": report.encoder,
+                    "warnings": list(report.warnings),
+                }
+            )
+        )
+    else:
+        print(
+            f"indexed {report.files} files, {report.chunks} chunks ({report.embedded} texts embedded, "
+            f"{report.reused} reused; {report.reason}) in {report.seconds:.1f} s"
+        )
+    return 0

@@ -1,0 +1,111 @@
+"""Argument parsing and the one place where errors become a message and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from .. import __version__
+from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, NotesQAError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"notes-qa: error: {message} (see: {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _paths(parser: argparse.ArgumentParser, *, model: bool = True) -> None:
+    parser.add_argument("--corpus", type=Path, help="folder of notes (default: $NOTES_QA_CORPUS or ./corpus)")
+    parser.add_argument("--index", type=Path, help="index folder (default: $NOTES_QA_INDEX or ./index)")
+    if model:
+        parser.add_argument(
+            "--model", type=Path, help="local sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="notes-qa",
+        description="Semantic question answering over a folder of Markdown notes, offline.",
+        epilog="With no command, opens the terminal app (notes-qa tui).",
+    )
+    parser.add_argument("--version", action="version", version=f"notes-qa {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    p_index = sub.add_parser("index", help="build or refresh the index", description="Build or refresh the index.")
+    _paths(p_index)
+    p_index.add_argument("--full", action="store_true", help="re-embed everything instead of reusing vectors")
+    p_index.add_argument("--json", action="store_true", help="print the build report as JSON")
+
+    p_ask = sub.add_parser("ask", help="answer a question from the notes", description="Answer questions.")
+    p_ask.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    p_ask.add_argument("-k", type=_positive_int, default=5, help="number of results (default 5)")
+    p_ask.add_argument("--mode", choices=("hybrid", "dense", "keyword"), default="hybrid", help="ranking (default hybrid)")
+    p_ask.add_argument("--json", action="store_true", help="print JSON")
+    p_ask.add_argument("--batch", metavar="FILE", help="questions from FILE (or - for stdin): lines or JSONL")
+    p_ask.add_argument("--no-build", action="store_true", help="never build or refresh the index")
+    _paths(p_ask)
+
+    p_eval = sub.add_parser("eval", help="score retrieval on a question set", description="Evaluate retrieval.")
+    p_eval.add_argument("questions", nargs="?", type=Path, help="JSONL questions with evidence")
+    p_eval.add_argument("--beir", type=Path, metavar="DIR", help="a BEIR-format dataset folder instead")
+    p_eval.add_argument("--split", default="test", help="BEIR qrels split (default test)")
+    p_eval.add_argument("--mode", choices=("hybrid", "dense", "keyword"), default="hybrid")
+    p_eval.add_argument("--all-modes", action="store_true", help="evaluate every mode")
+    p_eval.add_argument("-k", type=_positive_int, default=10, help="cut-off (default 10)")
+    p_eval.add_argument("--json", action="store_true", help="print JSON")
+    p_eval.add_argument("--limit", type=_positive_int, help="only the first N questions")
+    _paths(p_eval)
+
+    p_tui = sub.add_parser("tui", help="open the terminal app (the default)", description="Open the terminal app.")
+    _paths(p_tui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "index":
+            from .index_cmd import run_index
+
+            return run_index(args)
+        if args.command == "ask":
+            from .ask_cmd import run_ask
+
+            return run_ask(args)
+        if args.command == "eval":
+            from .eval_cmd import run_eval
+
+            return run_eval(args)
+        from .tui_cmd import run_tui
+
+        return run_tui(args)
+    except NotesQAError as exc:
+        print(f"notes-qa: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("notes-qa: interrupted; the previous index is kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except UsageError as exc:  # pragma: no cover - subclass of NotesQAError, kept for clarity
+        print(f"notes-qa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE

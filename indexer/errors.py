@@ -1,0 +1,48 @@
+"""The one error type the engine raises for problems a user can fix."""
+
+from __future__ import annotations
+
+# Exit codes, documented in the README.
+EXIT_USAGE = 2  # bad command line or query
+EXIT_CORPUS = 3  # corpus missing, empty or unreadable
+EXIT_INDEX = 4  # index missing, corrupt, foreign or locked
+EXIT_MODEL = 5  # model missing or not a model
+EXIT_EVAL = 6  # evaluation input is malformed
+EXIT_INTERRUPTED = 130
+
+
+class NotesQAError(Exception):
+    """A problem with the user's input or files, stated in one sentence with the fix."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(NotesQAError):
+    exit_code = EXIT_USAGE
+
+
+class CorpusError(NotesQAError):
+    exit_code = EXIT_CORPUS
+
+
+class IndexFileError(NotesQAError):
+    """The index is missing, damaged, foreign or busy."""
+
+    exit_code = EXIT_INDEX
+
+
+class ModelError(NotesQAError):
+    exit_code = EXIT_MODEL
+
+
+class EvalError(NotesQAError):
+    exit_code = EXIT_EVAL

@@ -1,0 +1,1 @@
+"""Retrieval evaluation: IR metrics, the own question set, and BEIR datasets."""

@@ -1,0 +1,215 @@
+"""Run a BEIR-format dataset: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.
+
+As MTEB does: one vector per document from ``title + " " + text``, exact
+search. Vectors and the BM25 matrix are cached under the cache folder, keyed by
+the dataset files' hashes and the model fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import EvalError
+from .metrics import mean, mrr_at, ndcg_at, percentile, recall_at
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..embedder import Embedder
+
+
+@dataclass(frozen=True)
+class BeirData:
+    doc_ids: tuple[str, ...]
+    doc_texts: tuple[str, ...]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+    warnings: tuple[str, ...]
+    fingerprint: str
+
+
+def _jsonl(path: Path, what: str) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise EvalError(f"{path.parent} has no {path.name}; a BEIR folder needs corpus.jsonl, queries.jsonl, qrels/")
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise EvalError(f"{path} line {number}: bad JSON ({exc.msg})") from exc
+            if not isinstance(record, dict) or "_id" not in record:
+                raise EvalError(f'{path} line {number}: a {what} needs an "_id"')
+            records.append(record)
+    return records
+
+
+def load_beir(folder: Path, split: str = "test") -> BeirData:
+    if not folder.is_dir():
+        raise EvalError(f"BEIR folder {folder} does not exist")
+    qrels_path = folder / "qrels" / f"{split}.tsv"
+    if not qrels_path.is_file():
+        raise EvalError(f"{folder} has no qrels/{split}.tsv; pass --split with one of its qrels files")
+    docs = _jsonl(folder / "corpus.jsonl", "document")
+    doc_ids = tuple(str(d["_id"]) for d in docs)
+    texts = tuple(f"{d.get('title') or ''} {d.get('text') or ''}".strip() for d in docs)
+    known_docs = set(doc_ids)
+    queries = {str(q["_id"]): str(q.get("text", "")) for q in _jsonl(folder / "queries.jsonl", "query")}
+    qrels: dict[str, dict[str, int]] = {}
+    unknown_docs = unknown_queries = 0
+    with qrels_path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            parts = line.rstrip("\n").split("\t")
+            if number == 1 and parts[0] in ("query-id", "query_id", "qid"):
+                continue
+            if not line.strip():
+                continue
+            if len(parts) < 3:
+                raise EvalError(f"{qrels_path} line {number}: expected query-id, corpus-id, score")
+            try:
+                score = int(float(parts[2]))
+            except ValueError as exc:
+                raise EvalError(f"{qrels_path} line {number}: the score {parts[2]!r} is not a number") from exc
+            if parts[1] not in known_docs:
+                unknown_docs += 1
+                continue
+            if parts[0] not in queries:
+                unknown_queries += 1
+                continue
+            qrels.setdefault(parts[0], {})[parts[1]] = score
+    warnings = []
+    if unknown_docs:
+        warnings.append(f"{unknown_docs} qrels lines name documents not in corpus.jsonl; ignored")
+    if unknown_queries:
+        warnings.append(f"{unknown_queries} qrels lines name queries not in queries.jsonl; ignored")
+    if not qrels:
+        raise EvalError(f"{qrels_path} has no usable judgements")
+    digest = hashlib.sha256()
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        stat = (folder / name).stat()
+        digest.update(f"{name}:{stat.st_size}".encode())
+    digest.update(qrels_path.read_bytes())
+    digest.update("\n".join(doc_ids[:50]).encode())
+    return BeirData(doc_ids, texts, queries, qrels, tuple(warnings), digest.hexdigest()[:24])
+
+
+@dataclass(frozen=True)
+class BeirIndex:
+    vectors: np.ndarray
+    keyword: Any  # KeywordIndex
+
+
+def beir_index(
+    data: BeirData, embedder: Embedder, cache_dir: Path, progress: Callable[[str, int, int], None] | None = None
+) -> BeirIndex:
+    import numpy as np
+
+    from ..keyword import KeywordIndex, build_keyword_index
+
+    folder = cache_dir / "beir" / data.fingerprint / embedder.model_id.replace("/", "_")
+    vectors_path = folder / "vectors.npy"
+    if not (folder / "bm25.vocab.json").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        build_keyword_index(list(data.doc_texts), folder)
+    if vectors_path.is_file():
+        vectors = np.load(vectors_path, allow_pickle=False)
+        if vectors.shape != (len(data.doc_ids), embedder.dim) or vectors.dtype != np.float32:
+            vectors_path.unlink()
+    if not vectors_path.is_file():
+        parts = []
+        batch = 256
+        for start in range(0, len(data.doc_texts), batch):
+            parts.append(embedder.embed(list(data.doc_texts[start : start + batch])))
+            if progress:
+                progress("embedding", min(start + batch, len(data.doc_texts)), len(data.doc_texts))
+        vectors = np.concatenate(parts).astype(np.float32)
+        tmp = folder / "vectors.tmp.npy"
+        np.save(tmp, vectors, allow_pickle=False)
+        tmp.replace(vectors_path)
+    vectors = np.load(vectors_path, allow_pickle=False)
+    return BeirIndex(vectors, KeywordIndex.load(folder))
+
+
+@dataclass(frozen=True)
+class BeirFusion:
+    method: str = "convex"
+    dense_weight: float = 0.5
+    candidates: int = 100
+    rrf_k: int = 60
+
+
+def rank_beir(
+    data: BeirData, index: BeirIndex, embedder: Embedder, mode: str, fusion: BeirFusion = BeirFusion(), depth: int = 100
+) -> tuple[dict[str, list[str]], list[float]]:
+    import numpy as np
+
+    qids = sorted(data.qrels)
+    started = time.perf_counter()
+    qvecs = embedder.embed([data.queries[q] for q in qids]) if mode != "keyword" else None
+    embed_seconds = (time.perf_counter() - started) / max(1, len(qids))
+    runs: dict[str, list[str]] = {}
+    latencies: list[float] = []
+    for row, qid in enumerate(qids):
+        t0 = time.perf_counter()
+        dense = index.vectors @ qvecs[row] if qvecs is not None else None
+        keyword = index.keyword.scores(data.queries[qid]) if mode != "dense" else None
+        if mode == "dense":
+            scores = dense
+        elif mode == "keyword":
+            scores = keyword
+        else:
+            assert dense is not None and keyword is not None
+            scores = fuse(dense, keyword, fusion)
+        assert scores is not None
+        top = np.argpartition(-scores, min(depth, len(scores) - 1))[:depth]
+        top = top[np.lexsort((top, -scores[top]))]
+        runs[qid] = [data.doc_ids[i] for i in top]
+        latencies.append((time.perf_counter() - t0 + (embed_seconds if qvecs is not None else 0)) * 1000)
+    return runs, latencies
+
+
+def fuse(dense: np.ndarray, keyword: np.ndarray, fusion: BeirFusion) -> np.ndarray:
+    import numpy as np
+
+    pool = fusion.candidates
+    top_d = np.argpartition(-dense, pool)[:pool]
+    top_k = np.argpartition(-keyword, pool)[:pool]
+    candidates = np.union1d(top_d, top_k)
+    fused = np.full(len(dense), -np.inf, dtype=np.float32)
+    if fusion.method == "rrf":
+        rank_d = np.argsort(np.argsort(-dense[top_d]))
+        rank_k = np.argsort(np.argsort(-keyword[top_k]))
+        score: dict[int, float] = {}
+        for doc, rank in zip(top_d, rank_d):
+            score[int(doc)] = score.get(int(doc), 0.0) + 1.0 / (fusion.rrf_k + rank + 1)
+        for doc, rank in zip(top_k, rank_k):
+            score[int(doc)] = score.get(int(doc), 0.0) + 1.0 / (fusion.rrf_k + rank + 1)
+        for doc, value in score.items():
+            fused[doc] = value
+        return fused
+    d, k = dense[candidates], keyword[candidates]
+    d_norm = (d - d.min()) / (d.max() - d.min()) if d.max() > d.min() else np.ones_like(d)
+    k_norm = (k - k.min()) / (k.max() - k.min()) if k.max() > k.min() else np.zeros_like(k)
+    fused[candidates] = fusion.dense_weight * d_norm + (1 - fusion.dense_weight) * k_norm
+    return fused
+
+
+def score_runs(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
+    qids = sorted(qrels)
+    return {
+        "ndcg@10": round(mean([ndcg_at(runs.get(q, []), qrels[q], 10) for q in qids]), 4),
+        "recall@100": round(mean([recall_at(runs.get(q, []), qrels[q], 100) for q in qids]), 4),
+        "mrr@10": round(mean([mrr_at(runs.get(q, []), qrels[q], 10) for q in qids]), 4),
+    }
+
+
+def latency_summary(latencies: list[float]) -> dict[str, float]:
+    return {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3)}

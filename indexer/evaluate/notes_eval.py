@@ -1,0 +1,112 @@
+"""Score a searcher on a question set with expected evidence.
+
+A hit is relevant when its text (chunk level) or its snippet (snippet level)
+contains one of the question's evidence strings, compared after folding case,
+white space and table pipes, so the set survives any re-chunking.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..search import Searcher
+from .metrics import hit_at, mean, mrr_at, ndcg_at, percentile
+from .questions import Question, fold
+
+LEVELS = ("chunk", "snippet")
+CUTS = (1, 3, 5, 10)
+
+
+@dataclass(frozen=True)
+class QuestionOutcome:
+    id: str
+    question: str
+    style: str | None
+    mode: str
+    chunk_rank: int | None  # 1-based rank of the first relevant chunk
+    snippet_rank: int | None
+    seconds: float
+    top: tuple[str, ...]  # "path:line" of the hits
+
+
+@dataclass
+class ModeReport:
+    mode: str
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_style: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _scores(outcomes: Sequence[QuestionOutcome], relevant_counts: dict[str, int], k: int) -> dict[str, dict[str, float]]:
+    result: dict[str, dict[str, float]] = {}
+    for level in LEVELS:
+        values: dict[str, list[float]] = {}
+        for outcome in outcomes:
+            rank = outcome.chunk_rank if level == "chunk" else outcome.snippet_rank
+            ranking = [f"r{i}" for i in range(1, k + 1)]
+            qrels = {f"r{rank}": 1} if rank is not None else {}
+            # nDCG's ideal list holds every relevant chunk of the index (at most k).
+            extra = max(0, min(relevant_counts.get(outcome.id, 1), k) - 1)
+            qrels_ideal = dict(qrels, **{f"missing{j}": 1 for j in range(extra)})
+            for cut in CUTS:
+                values.setdefault(f"hit@{cut}", []).append(hit_at(ranking, qrels, cut))
+            values.setdefault("mrr@10", []).append(mrr_at(ranking, qrels, 10))
+            values.setdefault("ndcg@10", []).append(ndcg_at(ranking, qrels_ideal, 10))
+        result[level] = {name: round(mean(v), 4) for name, v in values.items()}
+    return result
+
+
+def relevant_chunk_counts(searcher: Searcher, questions: Sequence[Question]) -> dict[str, int]:
+    folded = [fold(c.text) for c in searcher.index.chunks]
+    return {q.id: sum(1 for text in folded if any(e in text for e in q.folded_evidence())) for q in questions}
+
+
+def evaluate_mode(searcher: Searcher, questions: Sequence[Question], mode: str, k: int = 10) -> list[QuestionOutcome]:
+    outcomes = []
+    for question in questions:
+        started = time.perf_counter()
+        result = searcher.search(question.question, k=k, mode=mode)
+        seconds = time.perf_counter() - started
+        chunk_rank = next((h.rank for h in result.hits if question.answered_by(h.chunk.text)), None)
+        snippet_rank = next((h.rank for h in result.hits if question.answered_by(h.snippet.text)), None)
+        top = tuple(f"{h.chunk.path}:{h.snippet.start_line}" for h in result.hits)
+        outcomes.append(
+            QuestionOutcome(question.id, question.question, question.style, mode, chunk_rank, snippet_rank, seconds, top)
+        )
+    return outcomes
+
+
+def summarize(
+    outcomes: Sequence[QuestionOutcome], relevant_counts: dict[str, int], mode: str, k: int = 10
+) -> ModeReport:
+    report = ModeReport(mode)
+    report.metrics = _scores(outcomes, relevant_counts, k)
+    styles = sorted({o.style for o in outcomes if o.style})
+    for style in styles:
+        report.by_style[style] = _scores([o for o in outcomes if o.style == style], relevant_counts, k)
+        report.by_style[style]["count"] = {"questions": float(sum(1 for o in outcomes if o.style == style))}
+    latencies = [o.seconds * 1000 for o in outcomes]
+    report.latency_ms = {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3)}
+    return report
+
+
+def missing_evidence(searcher: Searcher, questions: Sequence[Question]) -> list[str]:
+    """Warnings for questions whose evidence occurs in no chunk of the index."""
+    counts = relevant_chunk_counts(searcher, questions)
+    return [f"question {q.id}: no evidence string occurs in the notes" for q in questions if counts[q.id] == 0]
+
+
+def outcome_to_json(outcome: QuestionOutcome) -> dict[str, Any]:
+    return {
+        "id": outcome.id,
+        "question": outcome.question,
+        "style": outcome.style,
+        "mode": outcome.mode,
+        "chunk_rank": outcome.chunk_rank,
+        "snippet_rank": outcome.snippet_rank,
+        "ms": round(outcome.seconds * 1000, 3),
+        "top": list(outcome.top),
+    }

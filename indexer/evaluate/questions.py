@@ -1,0 +1,79 @@
+"""The question-set format and evidence matching."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import EvalError
+
+_SPACE = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Compare texts ignoring case, white space (incl. non-breaking) and table pipes."""
+    return _SPACE.sub(" ", text.replace("|", " ").casefold()).strip()
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    evidence: tuple[str, ...]
+    style: str | None = None
+    path: str | None = None
+    heading: str | None = None
+
+    def folded_evidence(self) -> tuple[str, ...]:
+        return tuple(fold(e) for e in self.evidence)
+
+    def answered_by(self, text: str) -> bool:
+        folded = fold(text)
+        return any(e in folded for e in self.folded_evidence())
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a JSONL question set; a bad line is an error that names the line."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise EvalError(f"cannot read the questions file {path} ({exc.strerror}); check the path") from exc
+    except UnicodeDecodeError as exc:
+        raise EvalError(f"{path} is not UTF-8 text") from exc
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for number, line in enumerate(raw.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalError(f"{path} line {number}: bad JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise EvalError(f"{path} line {number}: expected a JSON object")
+        qid, question, evidence = record.get("id"), record.get("question"), record.get("evidence")
+        if not isinstance(qid, (str, int)) or str(qid) == "":
+            raise EvalError(f'{path} line {number}: missing "id"')
+        if not isinstance(question, str) or not question.strip():
+            raise EvalError(f'{path} line {number}: missing "question" text')
+        if (
+            not isinstance(evidence, list)
+            or not evidence
+            or not all(isinstance(e, str) and fold(e) for e in evidence)
+        ):
+            raise EvalError(f'{path} line {number}: "evidence" must be a non-empty list of non-empty strings')
+        if str(qid) in seen:
+            raise EvalError(f"{path} line {number}: duplicate id {qid!r}")
+        seen.add(str(qid))
+        optional = {}
+        for key in ("style", "path", "heading"):
+            value = record.get(key)
+            if value is not None and not isinstance(value, str):
+                raise EvalError(f'{path} line {number}: "{key}" must be a string')
+            optional[key] = value
+        questions.append(Question(str(qid), question, tuple(evidence), **optional))
+    if not questions:
+        raise EvalError(f"{path} holds no questions")
+    return questions

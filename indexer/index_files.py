@@ -1,0 +1,239 @@
+"""The on-disk index: a folder of builds and a ``current`` link to the live one.
+
+    index/
+      current -> build-20261128T120000-1234   (swapped atomically)
+      build-.../manifest.json   what was built, how, and the sha256 of every file
+      build-.../chunks.jsonl    one chunk per line
+      build-.../vectors.faiss   chunk vectors (FAISS)
+      build-.../lines.npy       vectors of single lines, for snippets
+      build-.../lines.json      which file and line each row of lines.npy is
+      build-.../bm25.*          keyword index (numpy arrays + JSON)
+      .lock                     held while a build runs
+
+Every file is checked against the manifest's sha256 before FAISS or numpy reads
+it. Nothing is unpickled and nothing in the folder is executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import IndexFileError
+from .models import Chunk
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .keyword import KeywordIndex
+    from .store import VectorStore
+
+FORMAT = "notes-qa-index"
+FORMAT_VERSION = 1
+CURRENT = "current"
+MANIFEST = "manifest.json"
+REBUILD = "rebuild with: notes-qa index --full"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def current_build(index_root: Path) -> Path | None:
+    """The live build folder, or None if nothing was built yet."""
+    link = index_root / CURRENT
+    if not link.is_symlink() and not link.is_dir():
+        return None
+    target = link.resolve()
+    return target if target.is_dir() else None
+
+
+@dataclass(frozen=True)
+class LineRow:
+    path: str
+    line: int  # 1-based
+    key: str  # hash of the embedded text, to reuse the vector
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    folder: Path
+    manifest: dict[str, Any]
+    chunks: tuple[Chunk, ...]
+    store: VectorStore
+    keyword: KeywordIndex
+    line_vectors: np.ndarray
+    line_rows: tuple[LineRow, ...]
+
+    @property
+    def model(self) -> dict[str, Any]:
+        return dict(self.manifest["model"])
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise IndexFileError(f"the index manifest is invalid ({what}); {REBUILD}")
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST
+    try:
+        if path.stat().st_size > 50_000_000:
+            raise IndexFileError(f"{path} is implausibly large; {REBUILD}")
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexFileError(f"the index at {folder} has no manifest.json; {REBUILD}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexFileError(f"the index manifest {path} is unreadable ({exc.__class__.__name__}); {REBUILD}") from exc
+    _require(isinstance(manifest, dict), "not an object")
+    _require(manifest.get("format") == FORMAT, "not a notes-qa index")
+    version = manifest.get("format_version")
+    _require(isinstance(version, int), "format_version")
+    if version > FORMAT_VERSION:
+        raise IndexFileError(
+            f"the index at {folder} has format {version}, newer than this notes-qa reads ({FORMAT_VERSION}); "
+            f"upgrade notes-qa or {REBUILD}"
+        )
+    _require(version == FORMAT_VERSION, "old format_version")
+    model = manifest.get("model")
+    _require(isinstance(model, dict) and isinstance(model.get("dim"), int) and model["dim"] > 0, "model")
+    files = manifest.get("files")
+    _require(isinstance(files, dict) and all(isinstance(v, str) for v in files.values()), "files")
+    for name in files:
+        _require(isinstance(name, str) and "/" not in name and not name.startswith("."), f"file name {name!r}")
+    counts = manifest.get("counts")
+    _require(isinstance(counts, dict) and isinstance(counts.get("chunks"), int), "counts")
+    corpus = manifest.get("corpus")
+    _require(isinstance(corpus, dict) and isinstance(corpus.get("files"), dict), "corpus")
+    _require(isinstance(manifest.get("fingerprint"), str), "fingerprint")
+    return manifest
+
+
+def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
+    for name, expected in manifest["files"].items():
+        path = folder / name
+        try:
+            actual = sha256_file(path)
+        except OSError as exc:
+            raise IndexFileError(f"index file {path} is missing or unreadable; {REBUILD}") from exc
+        if actual != expected:
+            raise IndexFileError(f"index file {path} does not match its checksum (damaged or edited); {REBUILD}")
+
+
+def _chunk_from_json(record: Any, number: int) -> Chunk:
+    ok = (
+        isinstance(record, dict)
+        and isinstance(record.get("id"), str)
+        and isinstance(record.get("path"), str)
+        and isinstance(record.get("heading"), list)
+        and all(isinstance(h, str) for h in record["heading"])
+        and isinstance(record.get("start_line"), int)
+        and isinstance(record.get("end_line"), int)
+        and isinstance(record.get("text"), str)
+        and 1 <= record["start_line"] <= record["end_line"]
+        and isinstance(record.get("lines", []), list)
+        and all(isinstance(n, int) for n in record.get("lines", []))
+    )
+    if not ok:
+        raise IndexFileError(f"chunks.jsonl line {number} is not a valid chunk; {REBUILD}")
+    numbers = tuple(record.get("lines", []))
+    if numbers and len(numbers) != record["text"].count("\n") + 1:
+        raise IndexFileError(f"chunks.jsonl line {number} has a line list that does not match its text; {REBUILD}")
+    return Chunk(
+        record["id"],
+        record["path"],
+        tuple(record["heading"]),
+        record["start_line"],
+        record["end_line"],
+        record["text"],
+        numbers,
+    )
+
+
+def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "id": chunk.id,
+        "path": chunk.path,
+        "heading": list(chunk.heading),
+        "start_line": chunk.start_line,
+        "end_line": chunk.end_line,
+        "text": chunk.text,
+        "lines": list(chunk.line_numbers),
+    }
+
+
+def read_chunks(folder: Path) -> tuple[Chunk, ...]:
+    chunks = []
+    with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise IndexFileError(f"chunks.jsonl line {number} is not JSON; {REBUILD}") from exc
+            chunks.append(_chunk_from_json(record, number))
+    return tuple(chunks)
+
+
+def read_line_rows(folder: Path) -> tuple[LineRow, ...]:
+    try:
+        payload = json.loads((folder / "lines.json").read_text(encoding="utf-8"))
+        paths = payload["paths"]
+        rows = tuple(LineRow(paths[p], int(n), str(k)) for p, n, k in payload["rows"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise IndexFileError(f"lines.json in {folder} is invalid; {REBUILD}") from exc
+    return rows
+
+
+def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
+    """Open the live build under ``index_root``, checking everything first."""
+    import numpy as np
+
+    from .keyword import KeywordIndex
+    from .store import StoreError, VectorStore
+
+    folder = current_build(index_root)
+    if folder is None:
+        raise IndexFileError(f"no index at {index_root}; build it with: notes-qa index")
+    manifest = read_manifest(folder)
+    verify_files(folder, manifest)
+    required = {"chunks.jsonl", "vectors.faiss", "lines.npy", "lines.json", "bm25.vocab.json"}
+    _require(required <= set(manifest["files"]), "file list")
+    chunks = read_chunks(folder)
+    dim = int(manifest["model"]["dim"])
+    if len(chunks) != manifest["counts"]["chunks"]:
+        raise IndexFileError(f"chunks.jsonl has {len(chunks)} chunks, the manifest says {manifest['counts']['chunks']}; {REBUILD}")
+    try:
+        store = VectorStore.load(folder / "vectors.faiss", mmap=mmap)
+    except StoreError as exc:
+        raise IndexFileError(f"{exc}; {REBUILD}") from exc
+    if store.ntotal != len(chunks) or store.dim != dim:
+        raise IndexFileError(
+            f"vectors.faiss holds {store.ntotal} vectors of {store.dim} dimensions, "
+            f"expected {len(chunks)} of {dim}; {REBUILD}"
+        )
+    keyword = KeywordIndex.load(folder)
+    if keyword.num_docs != len(chunks):
+        raise IndexFileError(f"the keyword index does not match the chunks; {REBUILD}")
+    try:
+        line_vectors = np.load(folder / "lines.npy", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexFileError(f"lines.npy in {folder} is unreadable; {REBUILD}") from exc
+    line_rows = read_line_rows(folder)
+    if line_vectors.dtype != np.float32 or line_vectors.shape != (len(line_rows), dim):
+        raise IndexFileError(f"lines.npy does not match lines.json; {REBUILD}")
+    return LoadedIndex(folder, manifest, chunks, store, keyword, line_vectors, line_rows)
+
+
+def write_json(path: Path, payload: Any) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle, ensure_ascii=False, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())

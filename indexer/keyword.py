@@ -1,0 +1,136 @@
+"""Keyword search: BM25 built by bm25s, saved as .npy arrays and JSON.
+
+bm25s computes the BM25 score matrix when the index is built. Queries read the
+saved sparse matrix with numpy alone (summing the columns of the query terms,
+which is what bm25s's own ``get_scores`` does), so answering a question never
+imports bm25s or scipy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import IndexFileError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+KEYWORD_FILES = ("bm25.data.npy", "bm25.indices.npy", "bm25.indptr.npy", "bm25.vocab.json")
+
+# A small English stop-word list (NLTK's, trimmed). Kept here so that queries do
+# not import bm25s to get one.
+STOPWORDS = frozenset(
+    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves"]
+)
+_WORD = re.compile(r"[\w]+(?:[.'][\w]+)*", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of ``text`` (with their positions dropped)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def terms(text: str) -> list[str]:
+    """The BM25 terms of a text: lower-cased words, stop words removed, stemmed."""
+    kept = [w for w in words(text) if w not in STOPWORDS]
+    return list(_stemmer().stemWords(kept)) if kept else []
+
+
+@dataclass(frozen=True)
+class KeywordParams:
+    k1: float = 1.2
+    b: float = 0.75
+    method: str = "lucene"
+
+    def to_json(self) -> dict[str, object]:
+        return {"k1": self.k1, "b": self.b, "method": self.method, "tokenizer": "words-stop-snowball-v1"}
+
+
+def build_keyword_index(texts: Sequence[str], folder: Path, params: KeywordParams = KeywordParams()) -> None:
+    """Score ``texts`` with bm25s and write the matrix into ``folder``."""
+    import bm25s
+    import numpy as np
+
+    corpus_terms = [terms(t) or ["\x00empty"] for t in texts]
+    retriever = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
+    if texts:
+        retriever.index(corpus_terms, show_progress=False)
+        scores = retriever.scores
+        vocab = {str(k): int(v) for k, v in retriever.vocab_dict.items()}
+        data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+    else:
+        vocab, data, indices, indptr = {}, np.zeros(0), np.zeros(0), np.zeros(1, dtype=np.int64)
+    np.save(folder / "bm25.data.npy", np.asarray(data, dtype=np.float32), allow_pickle=False)
+    np.save(folder / "bm25.indices.npy", np.asarray(indices, dtype=np.int32), allow_pickle=False)
+    np.save(folder / "bm25.indptr.npy", np.asarray(indptr, dtype=np.int64), allow_pickle=False)
+    payload = {"params": params.to_json(), "num_docs": len(texts), "vocab": vocab}
+    (folder / "bm25.vocab.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+
+
+class KeywordIndex:
+    """BM25 scores of every chunk for a query, from the saved matrix."""
+
+    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocab: dict[str, int], num_docs: int):
+        self.data = data
+        self.indices = indices
+        self.indptr = indptr
+        self.vocab = vocab
+        self.num_docs = num_docs
+
+    @classmethod
+    def load(cls, folder: Path, *, mmap: bool = False) -> KeywordIndex:
+        import numpy as np
+
+        try:
+            mode: Literal["r"] | None = "r" if mmap else None
+            data = np.load(folder / "bm25.data.npy", allow_pickle=False, mmap_mode=mode)
+            indices = np.load(folder / "bm25.indices.npy", allow_pickle=False, mmap_mode=mode)
+            indptr = np.load(folder / "bm25.indptr.npy", allow_pickle=False, mmap_mode=mode)
+            payload = json.loads((folder / "bm25.vocab.json").read_text(encoding="utf-8"))
+            vocab = payload["vocab"]
+            num_docs = int(payload["num_docs"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexFileError(
+                f"the keyword index in {folder} is unreadable ({exc.__class__.__name__}); "
+                "rebuild with: notes-qa index --full"
+            ) from exc
+        consistent = (
+            isinstance(vocab, dict)
+            and data.ndim == 1
+            and indices.shape == data.shape
+            # bm25s gives the empty token an id but no column: len(vocab) or len(vocab) + 1 pointers
+            and indptr.ndim == 1
+            and len(vocab) <= len(indptr) <= len(vocab) + 1
+            and int(indptr[-1]) == len(data)
+            and all(isinstance(v, int) and 0 <= v <= len(vocab) for v in vocab.values())
+            and (len(indices) == 0 or (int(indices.min()) >= 0 and int(indices.max()) < num_docs))
+        )
+        if not consistent:
+            raise IndexFileError(f"the keyword index in {folder} is inconsistent; rebuild with: notes-qa index --full")
+        return cls(data, indices, indptr, vocab, num_docs)
+
+    def term_ids(self, query: str) -> list[int]:
+        columns = len(self.indptr) - 1
+        return [self.vocab[t] for t in terms(query) if t in self.vocab and self.vocab[t] < columns]
+
+    def scores(self, query: str) -> np.ndarray:
+        import numpy as np
+
+        scores = np.zeros(self.num_docs, dtype=np.float32)
+        for term in self.term_ids(query):
+            start, end = int(self.indptr[term]), int(self.indptr[term + 1])
+            np.add.at(scores, self.indices[start:end], self.data[start:end])
+        return scores

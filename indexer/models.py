@@ -1,0 +1,76 @@
+"""Frozen dataclasses that cross module boundaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of one note that fits the embedding model.
+
+    ``start_line`` and ``end_line`` are 1-based and inclusive, in the note file.
+    ``text`` is the exact source text of those lines, blank lines between blocks
+    left out (a very long line may be split, so ``text`` holds only part of it).
+    """
+
+    id: str
+    path: str  # relative to the corpus root, with forward slashes
+    heading: tuple[str, ...]
+    start_line: int
+    end_line: int
+    text: str
+    #: The file line of each line of ``text`` (1-based); empty means consecutive
+    #: lines from ``start_line``.
+    line_numbers: tuple[int, ...] = ()
+
+    def numbered_lines(self) -> list[tuple[int, str]]:
+        """Each line of ``text`` with its line number in the note file."""
+        lines = self.text.split("\n")
+        numbers = self.line_numbers or tuple(range(self.start_line, self.start_line + len(lines)))
+        return list(zip(numbers, lines))
+
+    @property
+    def heading_path(self) -> str:
+        return " > ".join(self.heading)
+
+    def embed_text(self) -> str:
+        """What the model sees: the heading path, then the text."""
+        if self.heading:
+            return f"{self.heading_path}\n{self.text}"
+        return self.text
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open character range ``[start, end)`` in a string."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Snippet:
+    text: str
+    start_line: int  # 1-based line in the note file of the snippet's first line
+    end_line: int
+    highlights: tuple[Span, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    score: float
+    chunk: Chunk
+    snippet: Snippet
+    dense_score: float | None = None
+    keyword_score: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    mode: str
+    hits: tuple[Hit, ...]
+    seconds: float = 0.0
+    warnings: tuple[str, ...] = field(default=())

@@ -1,0 +1,418 @@
+"""Torch-free sentence encoder: an ONNX export of a sentence-transformers model.
+
+The transformer runs in onnxruntime, the text goes through the model's own
+``tokenizer.json`` (via ``tokenizers``), and pooling plus L2 normalization are
+done in numpy, so building an :class:`OnnxEncoder` and encoding a query never
+imports torch, transformers or sentence-transformers.  Only :func:`export_onnx`
+(a one-off step) needs torch and sentence-transformers.
+
+The vectors equal those of ``SentenceTransformer(model_dir).encode(texts,
+normalize_embeddings=True)`` to within float32 noise (about 1e-6); the export
+checks this before it writes the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "EncoderError",
+    "OnnxEncoder",
+    "VERIFY_MAX_ABS_DIFF",
+    "VERIFY_MIN_COSINE",
+    "export_onnx",
+    "quantize_onnx",
+]
+
+#: Export verification thresholds (ONNX fp32 vs sentence-transformers).
+VERIFY_MAX_ABS_DIFF = 1e-4
+VERIFY_MIN_COSINE = 0.99999
+
+_DEFAULT_MAX_SEQ_LENGTH = 256
+_POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens")
+_LEGACY_POOLING_KEYS = {
+    "pooling_mode_cls_token": "cls",
+    "pooling_mode_max_tokens": "max",
+    "pooling_mode_mean_tokens": "mean",
+    "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
+    "pooling_mode_weightedmean_tokens": "weightedmean",
+    "pooling_mode_lasttoken": "lasttoken",
+}
+_SUPPORTED_MODULES = ("Transformer", "Pooling", "Normalize")
+
+
+class EncoderError(Exception):
+    """The ONNX encoder could not be built, exported or run."""
+
+
+# ---------------------------------------------------------------------------
+# model folder configuration (sentence-transformers layout)
+# ---------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise EncoderError(f"Cannot read {path}: {exc}.") from exc
+
+
+def _read_modules(model_dir: Path) -> list[dict[str, Any]]:
+    """The module list from ``modules.json`` (a plain transformer model has none)."""
+    path = model_dir / "modules.json"
+    if not path.is_file():
+        return [{"type": "sentence_transformers.models.Transformer", "path": ""}]
+    modules = _read_json(path)
+    if not isinstance(modules, list):
+        raise EncoderError(f"{path} does not hold a list of modules.")
+    for module in modules:
+        kind = str(module.get("type", "")).rsplit(".", 1)[-1]
+        if kind not in _SUPPORTED_MODULES:
+            raise EncoderError(f"Module {kind or '?'} in {path} is not supported by the ONNX encoder.")
+    return modules
+
+
+def _read_max_seq_length(model_dir: Path) -> int:
+    path = model_dir / "sentence_bert_config.json"
+    if not path.is_file():
+        return _DEFAULT_MAX_SEQ_LENGTH
+    value = _read_json(path).get("max_seq_length")
+    if value is None:
+        return _DEFAULT_MAX_SEQ_LENGTH
+    if not isinstance(value, int) or value < 2:
+        raise EncoderError(f"{path} has an invalid max_seq_length {value!r}.")
+    return value
+
+
+def _read_pooling_modes(model_dir: Path, modules: list[dict[str, Any]]) -> tuple[str, ...]:
+    pooling = [m for m in modules if str(m.get("type", "")).endswith("Pooling")]
+    if not pooling:
+        raise EncoderError(f"{model_dir} has no Pooling module, so it has no sentence embedding.")
+    path = model_dir / str(pooling[0].get("path", "")) / "config.json"
+    if not path.is_file():
+        return ("mean",)  # sentence-transformers' default
+    config = _read_json(path)
+    raw: Any = config.get("pooling_mode")
+    if raw is None:
+        raw = [mode for key, mode in _LEGACY_POOLING_KEYS.items() if config.get(key)]
+    modes = (raw,) if isinstance(raw, str) else tuple(str(m) for m in raw)
+    if not modes:
+        modes = ("mean",)
+    for mode in modes:
+        if mode not in _POOLING_MODES:
+            raise EncoderError(f"Pooling mode {mode!r} in {path} is not supported by the ONNX encoder.")
+    return modes
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, modes: tuple[str, ...]) -> np.ndarray:
+    """Pool ``hidden`` (batch, seq, dim) with right-padded ``mask`` (batch, seq) like sentence-transformers."""
+    maskf = mask.astype(hidden.dtype)[:, :, None]
+    out: list[np.ndarray] = []
+    for mode in modes:
+        if mode == "cls":
+            out.append(hidden[:, 0])
+        elif mode == "max":
+            out.append(np.where(maskf > 0, hidden, -np.inf).max(axis=1).astype(hidden.dtype))
+        else:  # mean / mean_sqrt_len_tokens
+            summed = (hidden * maskf).sum(axis=1)
+            counts = np.maximum(maskf.sum(axis=1), 1e-9)
+            out.append(summed / (counts if mode == "mean" else np.sqrt(counts)))
+    return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
+
+
+def _l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+# ---------------------------------------------------------------------------
+# the encoder
+# ---------------------------------------------------------------------------
+
+
+class OnnxEncoder:
+    """Encode texts with an ONNX transformer; outputs match sentence-transformers.
+
+    ``onnx_path`` is a file written by :func:`export_onnx` (or :func:`quantize_onnx`);
+    ``model_dir`` is the sentence-transformers folder it was exported from, which
+    supplies ``tokenizer.json``, ``max_seq_length`` and the pooling config.
+    ``threads`` sets onnxruntime's intra-op threads (default: usable cores).
+    """
+
+    dim: int
+    max_seq_length: int
+
+    def __init__(self, onnx_path: Path, model_dir: Path, *, threads: int | None = None) -> None:
+        onnx_path = Path(onnx_path)
+        model_dir = Path(model_dir)
+        modules = _read_modules(model_dir)
+        self.max_seq_length = _read_max_seq_length(model_dir)
+        self._pooling_modes = _read_pooling_modes(model_dir, modules)
+        self._tokenizer_path = model_dir / "tokenizer.json"
+        self._tokenizer = self._load_tokenizer(truncate=True)
+        self._untruncated: Any = None  # built on first count_tokens()
+        self._session = self._load_session(onnx_path, threads)
+
+        inputs = {i.name for i in self._session.get_inputs()}
+        missing = {"input_ids", "attention_mask"} - inputs
+        if missing:
+            raise EncoderError(f"{onnx_path} lacks the input(s) {', '.join(sorted(missing))}.")
+        self._use_token_type_ids = "token_type_ids" in inputs
+        self._output_name = str(self._session.get_outputs()[0].name)
+        hidden = self._session.get_outputs()[0].shape[-1]
+        if not isinstance(hidden, int):
+            # a dynamic hidden size: ask the model once
+            hidden = int(self._run(np.array([[1, 2]], dtype=np.int64), np.ones((1, 2), np.int64)).shape[-1])
+        self.dim = hidden * len(self._pooling_modes)
+
+    # -- construction helpers ------------------------------------------------
+
+    def _load_tokenizer(self, *, truncate: bool) -> Any:
+        from tokenizers import Tokenizer
+
+        try:
+            tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
+        except Exception as exc:  # tokenizers raises plain Exception subclasses
+            raise EncoderError(f"Cannot load the tokenizer {self._tokenizer_path}: {exc}.") from exc
+        # tokenizer.json may carry its own padding/truncation (all-MiniLM-L6-v2's pads
+        # and cuts at 128); sentence-transformers pads per batch and cuts at max_seq_length.
+        tokenizer.no_padding()
+        if truncate:
+            tokenizer.enable_truncation(
+                max_length=self.max_seq_length, strategy="longest_first", direction="right"
+            )
+        else:
+            tokenizer.no_truncation()
+        return tokenizer
+
+    @staticmethod
+    def _load_session(onnx_path: Path, threads: int | None) -> Any:
+        import onnxruntime as ort  # type: ignore[import-untyped]
+
+        if not onnx_path.is_file():
+            raise EncoderError(f"ONNX model {onnx_path} does not exist.")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads if threads and threads > 0 else _usable_cores()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # errors only
+        try:
+            return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/... types
+            raise EncoderError(f"Cannot load ONNX model {onnx_path}: {exc}.") from exc
+
+    # -- public API ------------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces in ``text`` including [CLS]/[SEP], without truncation."""
+        if self._untruncated is None:
+            self._untruncated = self._load_tokenizer(truncate=False)
+        return len(self._untruncated.encode(text).ids)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        """Embed ``texts``: an (n, dim) float32 array of unit vectors, in input order."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of strings, not a single string")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        # longest first (as sentence-transformers does), so each batch holds similar lengths
+        order = np.argsort(-lengths, kind="stable")
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            width = int(lengths[idx].max())
+            input_ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                ids = encodings[i].ids
+                input_ids[row, : len(ids)] = ids
+                mask[row, : len(ids)] = 1
+            hidden = self._run(input_ids, mask)
+            out[idx] = _l2_normalize(_pool(hidden, mask, self._pooling_modes))
+        return out
+
+    def _run(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": input_ids, "attention_mask": mask}
+        if self._use_token_type_ids:
+            feed["token_type_ids"] = np.zeros_like(input_ids)
+        try:
+            result = self._session.run([self._output_name], feed)[0]
+        except Exception as exc:
+            raise EncoderError(f"onnxruntime failed to run the model: {exc}.") from exc
+        return np.asarray(result, dtype=np.float32)
+
+
+def _usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------------------
+# export / quantization
+# ---------------------------------------------------------------------------
+
+#: Texts the export is verified on: short, long (> 256 word pieces), unicode, odd whitespace.
+VERIFY_TEXTS: tuple[str, ...] = (
+    "",
+    "a",
+    "hello world",
+    "How do I reset my password?",
+    "  leading and trailing spaces   ",
+    "Tabs\tand\nnewlines\r\nmixed in",
+    "UPPER CASE AND lower case And Mixed",
+    "Café naïve résumé façade – déjà vu",
+    "東京は日本の首都です。北京是中国的首都。",
+    "Привет, как дела? Γειά σου κόσμε.",
+    "emoji 😀🚀 and symbols ©®™ ∑∫√ ≠ ≤",
+    "code: def f(x): return x ** 2  # squares",
+    "https://example.com/path?q=1&r=two#frag user@example.org",
+    "1234567890 3.14159 -42 1e-9 0xDEADBEEF",
+    "The mitochondria is the powerhouse of the cell.",
+    "Notes on meeting: discuss Q3 roadmap, hiring, and budget.",
+    " ".join(["lorem ipsum dolor sit amet consectetur"] * 60),
+    " ".join(f"word{i}" for i in range(400)),
+    "Pneumonoultramicroscopicsilicovolcanoconiosis supercalifragilisticexpialidocious",
+    ("Alterations of the architecture of cerebral white matter in the developing human brain "
+     "can affect cortical development and result in functional disabilities. ") * 8,
+    "\u200b zero\u00a0width and non-breaking\u3000spaces \ufeff",
+)
+
+
+def _atomic_target(out_path: Path, suffix: str) -> Path:
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=suffix, dir=out_path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; give it an ordinary file's mode
+    return Path(tmp)
+
+
+def export_onnx(model_dir: Path, out_path: Path, *, opset: int | None = None) -> None:
+    """Export the transformer of the sentence-transformers model in ``model_dir`` to ONNX.
+
+    The graph takes ``input_ids``, ``attention_mask`` (and ``token_type_ids`` when the
+    tokenizer produces them) with dynamic batch and sequence axes and returns
+    ``last_hidden_state``.  The result is checked against sentence-transformers on
+    :data:`VERIFY_TEXTS` before it atomically replaces ``out_path``.
+    """
+    model_dir = Path(model_dir)
+    out_path = Path(out_path)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(
+            str(model_dir), device="cpu", local_files_only=True,
+            model_kwargs={"attn_implementation": "eager"},
+        )
+    except Exception as exc:
+        raise EncoderError(f"Cannot load a sentence-transformers model from {model_dir}: {exc}.") from exc
+    model.eval()
+    first = model[0]
+    transformer = getattr(first, "auto_model", None)
+    tokenizer = getattr(first, "tokenizer", None)
+    if transformer is None or tokenizer is None:
+        raise EncoderError(f"The first module of {model_dir} is not a text transformer.")
+    input_names = ["input_ids", "attention_mask"]
+    if "token_type_ids" in getattr(tokenizer, "model_input_names", ()):
+        input_names.append("token_type_ids")
+
+    class _LastHidden(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args: torch.Tensor) -> torch.Tensor:
+            out = self.inner(**dict(zip(input_names, args, strict=True)))
+            return out.last_hidden_state  # type: ignore[no-any-return]
+
+    sample = tokenizer(["a sample text", "a second, somewhat longer sample text"], padding=True,
+                       return_tensors="pt")
+    args = tuple(sample[name] for name in input_names)
+    dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
+    dynamic_axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
+
+    tmp = _atomic_target(out_path, ".onnx")
+    try:
+        with torch.inference_mode():
+            torch.onnx.export(
+                _LastHidden(transformer).eval(),
+                args,
+                str(tmp),
+                input_names=input_names,
+                output_names=["last_hidden_state"],
+                dynamic_axes=dynamic_axes,
+                opset_version=opset,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+        _verify_export(model, tmp, model_dir)
+        os.replace(tmp, out_path)
+    except EncoderError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise EncoderError(f"Exporting {model_dir} to ONNX failed: {exc}.") from exc
+
+
+def _verify_export(model: Any, onnx_path: Path, model_dir: Path) -> None:
+    texts = list(VERIFY_TEXTS)
+    expected = np.asarray(
+        model.encode(texts, batch_size=8, normalize_embeddings=True, convert_to_numpy=True),
+        dtype=np.float32,
+    )
+    got = OnnxEncoder(onnx_path, model_dir).encode(texts, batch_size=8)
+    if got.shape != expected.shape:
+        raise EncoderError(f"The ONNX export gives shape {got.shape}, sentence-transformers {expected.shape}.")
+    max_diff = float(np.abs(got - expected).max())
+    min_cos = float((got * expected).sum(axis=1).min())
+    if max_diff > VERIFY_MAX_ABS_DIFF or min_cos < VERIFY_MIN_COSINE:
+        raise EncoderError(
+            f"The ONNX export differs from sentence-transformers (max abs diff {max_diff:.2e}, "
+            f"min cosine {min_cos:.6f})."
+        )
+
+
+def quantize_onnx(in_path: Path, out_path: Path) -> None:
+    """Write an int8 dynamically quantized copy of ``in_path`` to ``out_path`` (atomic).
+
+    Weights of MatMul/Gemm become int8, activations are quantized at run time.  It is
+    faster on CPU, but the vectors are no longer identical to sentence-transformers.
+    """
+    in_path = Path(in_path)
+    out_path = Path(out_path)
+    if not in_path.is_file():
+        raise EncoderError(f"ONNX model {in_path} does not exist.")
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
+
+    tmp = _atomic_target(out_path, ".onnx")
+    try:
+        quantize_dynamic(
+            str(in_path),
+            str(tmp),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gemm"],
+        )
+        os.replace(tmp, out_path)
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise EncoderError(f"Quantizing {in_path} failed: {exc}.") from exc

@@ -1,0 +1,184 @@
+"""Answer questions from a loaded index: dense, keyword or hybrid ranking."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import UsageError
+from .models import Hit, SearchResult
+from .snippets import SnippetParams, make_snippet, query_stems
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .embedder import Embedder
+    from .index_files import LoadedIndex
+
+MODES = ("hybrid", "dense", "keyword")
+MAX_QUERY_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """How dense and keyword rankings are combined (tuned with ``notes-qa eval``)."""
+
+    method: str = "convex"  # "convex" (weighted normalized scores) or "rrf"
+    dense_weight: float = 0.6
+    #: Dense score of a chunk = (1 - line_weight) * chunk cosine + line_weight * best line cosine.
+    line_weight: float = 0.5
+    rrf_k: int = 60
+    candidates: int = 100
+
+
+def check_query(query: str, k: int, mode: str) -> str:
+    if mode not in MODES:
+        raise UsageError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+    if k < 1:
+        raise UsageError(f"-k must be at least 1 (got {k})")
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in query).strip()
+    if not cleaned:
+        raise UsageError("the question is empty; type a question, e.g. notes-qa ask \"How big can a DynamoDB item be?\"")
+    return cleaned[:MAX_QUERY_CHARS]
+
+
+class Searcher:
+    """Ranks the chunks of one index for a question. Thread-safe for reading."""
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        *,
+        fusion: FusionParams = FusionParams(),
+        snippet: SnippetParams = SnippetParams(),
+    ) -> None:
+        import numpy as np
+
+        self.index = index
+        self.embedder = embedder
+        self.fusion = fusion
+        self.snippet_params = snippet
+        rows = {(row.path, row.line): i for i, row in enumerate(index.line_rows)}
+        self._chunk_rows: list[np.ndarray] = [
+            np.array([rows.get((c.path, n), -1) for n, _ in c.numbered_lines()], dtype=np.int64)
+            for c in index.chunks
+        ]
+
+    @property
+    def size(self) -> int:
+        return len(self.index.chunks)
+
+    def _dense(self, qv: np.ndarray, line_cos: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        n = self.size
+        scores = np.full(n, -1.0, dtype=np.float32)
+        take = n if n <= 20_000 else min(n, max(self.fusion.candidates, 1000))
+        values, ids = self.index.store.search(qv[None, :], take)
+        valid = ids[0] >= 0
+        scores[ids[0][valid]] = values[0][valid]
+        weight = self.fusion.line_weight
+        if weight > 0 and len(line_cos):
+            for i in np.nonzero(scores > -1.0)[0]:
+                rows = self._chunk_rows[i]
+                rows = rows[rows >= 0]
+                if len(rows):
+                    scores[i] = (1 - weight) * scores[i] + weight * float(line_cos[rows].max())
+        return scores
+
+    def _rank(self, query: str, mode: str, qv: np.ndarray | None, line_cos: np.ndarray) -> tuple[np.ndarray, ...]:
+        import numpy as np
+
+        n = self.size
+        dense = self._dense(qv, line_cos) if qv is not None else np.zeros(n, dtype=np.float32)
+        keyword = self.index.keyword.scores(query) if mode != "dense" else np.zeros(n, dtype=np.float32)
+        if mode == "dense":
+            return dense, dense, keyword
+        if mode == "keyword":
+            return keyword, dense, keyword
+        pool = self.fusion.candidates
+        top_d = np.argsort(-dense, kind="stable")[:pool]
+        top_k = np.argsort(-keyword, kind="stable")[:pool]
+        top_k = top_k[keyword[top_k] > 0]
+        candidates = np.union1d(top_d, top_k)
+        fused = np.full(n, -np.inf, dtype=np.float32)
+        if self.fusion.method == "rrf":
+            rank_d = {int(c): r for r, c in enumerate(top_d)}
+            rank_k = {int(c): r for r, c in enumerate(top_k)}
+            for c in candidates:
+                score = 0.0
+                if int(c) in rank_d:
+                    score += 1.0 / (self.fusion.rrf_k + rank_d[int(c)] + 1)
+                if int(c) in rank_k:
+                    score += 1.0 / (self.fusion.rrf_k + rank_k[int(c)] + 1)
+                fused[c] = score
+        else:
+            d = dense[candidates]
+            spread = float(d.max() - d.min()) if len(d) else 0.0
+            d_norm = (d - d.min()) / spread if spread > 0 else np.ones_like(d)
+            k_max = float(keyword[candidates].max()) if len(candidates) else 0.0
+            k_norm = keyword[candidates] / k_max if k_max > 0 else np.zeros_like(d)
+            w = self.fusion.dense_weight
+            fused[candidates] = w * d_norm + (1 - w) * k_norm
+        return fused, dense, keyword
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
+        import numpy as np
+
+        started = time.perf_counter()
+        query = check_query(query, k, mode)
+        if self.size == 0:
+            return SearchResult(query, mode, (), time.perf_counter() - started)
+        # The question's vector ranks chunks (dense, hybrid) and picks snippet lines (all modes).
+        qv = self.embedder.embed([query])[0]
+        line_cos = self.index.line_vectors @ qv if len(self.index.line_vectors) else np.zeros(0, dtype=np.float32)
+        scores, dense, keyword = self._rank(query, mode, qv if mode != "keyword" else None, line_cos)
+        order = np.argsort(-scores, kind="stable")
+        stems = query_stems(query)
+        hits: list[Hit] = []
+        shown: dict[str, list[tuple[int, int]]] = {}
+        for i in order:
+            if len(hits) >= k or not np.isfinite(scores[i]):
+                break
+            if mode == "keyword" and scores[i] <= 0:
+                break
+            chunk = self.index.chunks[int(i)]
+            rows = self._chunk_rows[int(i)]
+            per_line = [float(line_cos[r]) if r >= 0 and len(line_cos) else None for r in rows]
+            snippet = make_snippet(chunk, per_line, stems, self.snippet_params)
+            if _crowded(shown.get(chunk.path, []), chunk.start_line, chunk.end_line, snippet.start_line, snippet.end_line):
+                continue
+            shown.setdefault(chunk.path, []).append((snippet.start_line, snippet.end_line))
+            shown[chunk.path].append((-chunk.start_line, -chunk.end_line))
+            hits.append(
+                Hit(
+                    rank=len(hits) + 1,
+                    score=float(scores[i]),
+                    chunk=chunk,
+                    snippet=snippet,
+                    dense_score=float(dense[i]),
+                    keyword_score=float(keyword[i]),
+                )
+            )
+        return SearchResult(query, mode, tuple(hits), time.perf_counter() - started)
+
+
+def _crowded(shown: list[tuple[int, int]], start: int, end: int, s_start: int, s_end: int) -> bool:
+    """True if this hit repeats lines already on screen.
+
+    ``shown`` holds snippet ranges (positive) and chunk ranges (negated). A hit is
+    dropped when its snippet overlaps a shown snippet, or when at least half of
+    its chunk lies inside a chunk already shown.
+    """
+    for a, b in shown:
+        if a > 0:
+            if s_start <= b and a <= s_end:
+                return True
+        else:
+            c_start, c_end = -a, -b
+            overlap = min(end, c_end) - max(start, c_start) + 1
+            if overlap > 0 and overlap * 2 >= end - start + 1:
+                return True
+    return False

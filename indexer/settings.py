@@ -1,0 +1,82 @@
+"""All settings in one typed object, read from flags and NOTES_QA_* variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+def _default_cache_dir(env: Mapping[str, str]) -> Path:
+    if env.get("NOTES_QA_CACHE"):
+        return Path(env["NOTES_QA_CACHE"])
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "notes-qa"
+
+
+@dataclass(frozen=True)
+class ChunkerSettings:
+    """How notes are cut into chunks. Part of the index fingerprint."""
+
+    #: Hard limit of the model, in word pieces including [CLS] and [SEP].
+    max_tokens: int = 256
+    #: Target size of a chunk (heading path included), at most ``max_tokens``.
+    target_tokens: int = 256
+    #: Blocks (list items, lines, table rows) repeated from the end of the
+    #: previous chunk at the start of the next one in the same section.
+    overlap_blocks: int = 1
+    #: Files larger than this are skipped with a warning.
+    max_file_bytes: int = 10_000_000
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "max_tokens": self.max_tokens,
+            "target_tokens": self.target_tokens,
+            "overlap_blocks": self.overlap_blocks,
+            "max_file_bytes": self.max_file_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things are and how they are built.
+
+    corpus_dir: the folder of notes (``--corpus``, ``NOTES_QA_CORPUS``, ``./corpus``).
+    index_dir: the built index (``--index``, ``NOTES_QA_INDEX``, ``./index``).
+    model_dir: a local sentence-transformers model folder (``--model``,
+        ``NOTES_QA_MODEL``); None means the bundled all-MiniLM-L6-v2.
+    cache_dir: exported query encoders and BEIR indexes (``NOTES_QA_CACHE``).
+    chunker: chunking settings.
+    """
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    model_dir: Path | None = None
+    cache_dir: Path = Path.home() / ".cache" / "notes-qa"
+    chunker: ChunkerSettings = ChunkerSettings()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        model = env.get("NOTES_QA_MODEL")
+        return cls(
+            corpus_dir=Path(env.get("NOTES_QA_CORPUS") or "corpus"),
+            index_dir=Path(env.get("NOTES_QA_INDEX") or "index"),
+            model_dir=Path(model) if model else None,
+            cache_dir=_default_cache_dir(env),
+        )
+
+    def with_overrides(
+        self,
+        *,
+        corpus_dir: Path | None = None,
+        index_dir: Path | None = None,
+        model_dir: Path | None = None,
+    ) -> Settings:
+        return replace(
+            self,
+            corpus_dir=corpus_dir or self.corpus_dir,
+            index_dir=index_dir or self.index_dir,
+            model_dir=model_dir or self.model_dir,
+        )

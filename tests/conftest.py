@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from indexer.model_files import ModelInfo
+from indexer.settings import ChunkerSettings, Settings
+
+from .fakes import FakeEmbedder, WordCounter
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def write_notes(folder: Path, notes: dict[str, str]) -> Path:
+    for name, text in notes.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+SMALL_NOTES = {
+    "database.md": "# Database\n\n## DynamoDB\n\n- NoSQL key/value store\n- Maximum size of an item is 400KB\n"
+    "- Time To Live (TTL) deletes expired items\n\n## RDS\n\n- Relational database with read replicas\n"
+    "- Multi-AZ gives automatic failover\n",
+    "cache.md": "# Cache\n\n## ElastiCache\n\n- Redis has replication and persistence\n"
+    "- Memcached is multi-threaded and non persistent\n",
+    "storage.md": "# Storage\n\n## S3\n\n- durable (99.999999999%)\n- pre-signed URL gives temporary access to one object\n",
+}
+
+
+@pytest.fixture
+def fake_model(tmp_path: Path) -> ModelInfo:
+    return ModelInfo(tmp_path, "fake", "f" * 64, 64, 256, tmp_path / "tokenizer.json")
+
+
+@pytest.fixture
+def notes_settings(tmp_path: Path) -> Settings:
+    corpus = write_notes(tmp_path / "notes", SMALL_NOTES)
+    return Settings(
+        corpus_dir=corpus,
+        index_dir=tmp_path / "index",
+        cache_dir=tmp_path / "cache",
+        chunker=ChunkerSettings(target_tokens=64, max_tokens=64),
+    )
+
+
+@pytest.fixture
+def fakes() -> tuple[FakeEmbedder, WordCounter]:
+    return FakeEmbedder(), WordCounter()
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder (with the ONNX export of the bundled model) for the whole run.
+
+    NOTES_QA_TEST_CACHE reuses a folder across runs when set (local development).
+    """
+    reuse = os.environ.get("NOTES_QA_TEST_CACHE")
+    return Path(reuse) if reuse else tmp_path_factory.mktemp("model-cache")

@@ -1,0 +1,47 @@
+"""Deterministic stand-ins for the model, for fast unit tests."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from indexer.keyword import terms
+
+_WORD = re.compile(r"\S+")
+
+
+class WordCounter:
+    """Counts whitespace-separated words, plus two for [CLS] and [SEP]."""
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        return [len(_WORD.findall(t)) + 2 for t in texts]
+
+
+class FakeEmbedder:
+    """Bag of stemmed words hashed into ``dim`` buckets, L2-normalized.
+
+    Texts sharing words get similar vectors, so rankings are meaningful and
+    exactly reproducible.
+    """
+
+    kind = "fake"
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+        self.model_id = f"fake-{dim}"
+        self.calls = 0
+        self.texts_embedded = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in terms(text) or ["\x00"]:
+                bucket = int.from_bytes(hashlib.blake2b(term.encode(), digest_size=4).digest(), "little")
+                out[row, bucket % self.dim] += 1.0
+            out[row] /= np.linalg.norm(out[row])
+        return out
