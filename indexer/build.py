@@ -35,7 +35,7 @@ from .lock import build_lock
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk
 from .settings import ChunkerSettings, Settings
-from .snippets import is_content_line
+from .snippets import is_content_line, table_headers
 from .tokens import HFTokenCounter, TokenCounter
 
 if TYPE_CHECKING:
@@ -81,17 +81,24 @@ def text_key(text: str) -> str:
 
 
 def snippet_lines(chunks: list[Chunk], texts: dict[str, list[str]]) -> list[tuple[str, int, str]]:
-    """(path, 1-based line, text to embed) for every content line, once each."""
+    """(path, 1-based line, text to embed) for every content line, once each.
+
+    A line is embedded with its heading path, and a table row with its header row.
+    """
     seen: set[tuple[str, int]] = set()
     rows: list[tuple[str, int, str]] = []
+    headers = {path: table_headers(lines) for path, lines in texts.items()}
     for chunk in chunks:
         lines = texts[chunk.path]
         for number, _ in chunk.numbered_lines():
             if (chunk.path, number) in seen or number > len(lines) or not is_content_line(lines[number - 1]):
                 continue
             seen.add((chunk.path, number))
-            line = lines[number - 1].strip()
-            rows.append((chunk.path, number, f"{chunk.heading_path}\n{line}" if chunk.heading else line))
+            parts = [chunk.heading_path] if chunk.heading else []
+            if number in headers[chunk.path]:
+                parts.append(headers[chunk.path][number])
+            parts.append(lines[number - 1].strip())
+            rows.append((chunk.path, number, "\n".join(parts)))
     return rows
 
 

@@ -51,10 +51,14 @@ class Span:
 
 @dataclass(frozen=True)
 class Snippet:
+    """The lines of a chunk that answer the question, in note order, one per line of ``text``."""
+
     text: str
     start_line: int  # 1-based line in the note file of the snippet's first line
     end_line: int
     highlights: tuple[Span, ...] = ()
+    #: The note line of each line of ``text`` (they need not be consecutive).
+    line_numbers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ class FusionParams:
     method: str = "convex"  # "convex" (weighted normalized scores) or "rrf"
     dense_weight: float = 0.6
     #: Dense score of a chunk = (1 - line_weight) * chunk cosine + line_weight * best line cosine.
-    line_weight: float = 0.5
+    line_weight: float = 0.7
     rrf_k: int = 60
     candidates: int = 100
 
@@ -138,7 +138,7 @@ class Searcher:
         order = np.argsort(-scores, kind="stable")
         stems = query_stems(query)
         hits: list[Hit] = []
-        shown: dict[str, list[tuple[int, int]]] = {}
+        shown_lines: set[tuple[str, int]] = set()
         for i in order:
             if len(hits) >= k or not np.isfinite(scores[i]):
                 break
@@ -147,11 +147,13 @@ class Searcher:
             chunk = self.index.chunks[int(i)]
             rows = self._chunk_rows[int(i)]
             per_line = [float(line_cos[r]) if r >= 0 and len(line_cos) else None for r in rows]
-            snippet = make_snippet(chunk, per_line, stems, self.snippet_params)
-            if _crowded(shown.get(chunk.path, []), chunk.start_line, chunk.end_line, snippet.start_line, snippet.end_line):
+            # Lines a better hit already shows are left out of this one's snippet;
+            # a hit with nothing new to show is dropped.
+            exclude = frozenset(n for p, n in shown_lines if p == chunk.path)
+            snippet = make_snippet(chunk, per_line, stems, self.snippet_params, exclude)
+            if snippet is None:
                 continue
-            shown.setdefault(chunk.path, []).append((snippet.start_line, snippet.end_line))
-            shown[chunk.path].append((-chunk.start_line, -chunk.end_line))
+            shown_lines.update((chunk.path, n) for n in snippet.line_numbers)
             hits.append(
                 Hit(
                     rank=len(hits) + 1,
@@ -163,22 +165,3 @@ class Searcher:
                 )
             )
         return SearchResult(query, mode, tuple(hits), time.perf_counter() - started)
-
-
-def _crowded(shown: list[tuple[int, int]], start: int, end: int, s_start: int, s_end: int) -> bool:
-    """True if this hit repeats lines already on screen.
-
-    ``shown`` holds snippet ranges (positive) and chunk ranges (negated). A hit is
-    dropped when its snippet overlaps a shown snippet, or when at least half of
-    its chunk lies inside a chunk already shown.
-    """
-    for a, b in shown:
-        if a > 0:
-            if s_start <= b and a <= s_end:
-                return True
-        else:
-            c_start, c_end = -a, -b
-            overlap = min(end, c_end) - max(start, c_start) + 1
-            if overlap > 0 and overlap * 2 >= end - start + 1:
-                return True
-    return False

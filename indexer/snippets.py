@@ -21,6 +21,25 @@ def is_content_line(line: str) -> bool:
     return bool(stripped.strip("|-: \t"))
 
 
+_DELIMITER_ROW = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def table_headers(lines: Sequence[str]) -> dict[int, str]:
+    """For each body row of a pipe table, its header row (keys are 1-based line numbers).
+
+    A row alone ("Data Durability using AOF persistence | Non persistent |") does
+    not say which column is which; embedded with its header it does.
+    """
+    headers: dict[int, str] = {}
+    for index in range(1, len(lines)):
+        if "|" in lines[index - 1] and _DELIMITER_ROW.match(lines[index]) and "-" in lines[index]:
+            row = index + 1
+            while row < len(lines) and lines[row].strip() and "|" in lines[row]:
+                headers[row + 1] = lines[index - 1].strip()
+                row += 1
+    return headers
+
+
 def query_stems(query: str) -> set[str]:
     words = [w.lower() for w in _WORD_SPAN.findall(query)]
     kept = [w for w in words if w not in STOPWORDS]
@@ -49,11 +68,10 @@ def lexical_overlap(line: str, stems: set[str]) -> float:
 
 @dataclass(frozen=True)
 class SnippetParams:
+    """How snippet lines are chosen (tuned with ``notes-qa eval``, see README)."""
+
     dense_weight: float = 1.0
     lexical_weight: float = 0.3
-    #: A neighbouring line joins the snippet when it scores at least this share of the best line.
-    keep_ratio: float = 0.8
-    max_lines: int = 3
     max_chars: int = MAX_SNIPPET_CHARS
 
 
@@ -69,46 +87,62 @@ def _clip(text: str, spans: tuple[Span, ...], limit: int) -> str:
     return head + text[start:end].strip() + tail
 
 
-def make_snippet(
+def line_scores(
     chunk: Chunk,
-    line_scores: Sequence[float | None],
+    dense: Sequence[float | None],
     stems: set[str],
     params: SnippetParams = SnippetParams(),
-) -> Snippet:
-    """The best few consecutive lines of ``chunk`` for the question.
+    exclude: frozenset[int] = frozenset(),
+) -> list[tuple[int, float]]:
+    """(position in chunk text, score) of each content line of ``chunk`` not in ``exclude``."""
+    scored = []
+    for position, ((number, line), cosine) in enumerate(zip(chunk.numbered_lines(), dense)):
+        if is_content_line(line) and number not in exclude:
+            score = params.dense_weight * (cosine or 0.0) + params.lexical_weight * lexical_overlap(line, stems)
+            scored.append((position, score))
+    return scored
 
-    ``line_scores`` has one entry per line of ``chunk.text``: the cosine of the
-    line's vector with the question, or None where there is none.
+
+def make_snippet(
+    chunk: Chunk,
+    dense: Sequence[float | None],
+    stems: set[str],
+    params: SnippetParams = SnippetParams(),
+    exclude: frozenset[int] = frozenset(),
+) -> Snippet | None:
+    """The best lines of ``chunk`` for the question, in note order, within ``max_chars``.
+
+    ``dense`` has one entry per line of ``chunk.text``: the cosine of the line's
+    vector with the question, or None where there is none. Lines are taken best
+    first (meaning plus shared terms) while they fit; the best line always
+    goes in, cut around the query terms if it alone is too long. Lines in
+    ``exclude`` (already shown by a better hit) are left out; None means no
+    line is left.
     """
     numbered = chunk.numbered_lines()
-    candidates: list[tuple[int, float]] = []
-    for position, ((_, line), dense) in enumerate(zip(numbered, line_scores)):
-        if not is_content_line(line):
-            continue
-        score = params.dense_weight * (dense or 0.0) + params.lexical_weight * lexical_overlap(line, stems)
-        candidates.append((position, score))
-    if not candidates:
-        text = chunk.text[: params.max_chars]
-        return Snippet(text, chunk.start_line, chunk.start_line, highlight_spans(text, stems))
-    scores = dict(candidates)
-    best_position, best = max(candidates, key=lambda item: item[1])
-    chosen = [best_position]
-    size = len(numbered[best_position][1].strip())
-    threshold = best * params.keep_ratio if best > 0 else best
-    low, high = best_position, best_position
-    while len(chosen) < params.max_lines:
-        options = [p for p in (low - 1, high + 1) if p in scores and scores[p] >= threshold]
-        options = [p for p in options if size + 1 + len(numbered[p][1].strip()) <= params.max_chars]
-        if not options:
-            # Skip over blank or heading lines between neighbours.
+    scored = line_scores(chunk, dense, stems, params, exclude)
+    if not scored and exclude:
+        return None
+    if not scored:
+        text = _clip(chunk.text, highlight_spans(chunk.text, stems), params.max_chars)
+        return Snippet(text, chunk.start_line, chunk.start_line, highlight_spans(text, stems), (chunk.start_line,))
+    ranked = sorted(scored, key=lambda item: (-item[1], item[0]))
+    chosen: list[int] = []
+    texts: set[str] = set()
+    size = 0
+    for position, _ in ranked:
+        line = numbered[position][1].strip()
+        length = len(line) + (1 if chosen else 0)
+        if line in texts or (chosen and size + length > params.max_chars):
+            continue  # notes repeat lines; show each once
+        texts.add(line)
+        chosen.append(position)
+        size += length
+        if size >= params.max_chars - 20:
             break
-        pick = max(options, key=lambda p: scores[p])
-        chosen.append(pick)
-        size += 1 + len(numbered[pick][1].strip())
-        low, high = min(low, pick), max(high, pick)
     chosen.sort()
-    lines = [numbered[p][1].strip() for p in chosen]
-    text = "\n".join(lines)
-    if len(text) > params.max_chars:
+    text = "\n".join(numbered[p][1].strip() for p in chosen)
+    if len(text) > params.max_chars:  # one line longer than a snippet
         text = _clip(text, highlight_spans(text, stems), params.max_chars)
-    return Snippet(text, numbered[chosen[0]][0], numbered[chosen[-1]][0], highlight_spans(text, stems))
+    numbers = tuple(numbered[p][0] for p in chosen)
+    return Snippet(text, numbers[0], numbers[-1], highlight_spans(text, stems), numbers)

@@ -1,0 +1,133 @@
+"""`notes-qa eval`: the question format, the scorer, BEIR loading, and the quality floor."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from indexer.build import build_index
+from indexer.errors import EvalError
+from indexer.evaluate.beir import BeirFusion, beir_index, load_beir, rank_beir, score_runs
+from indexer.evaluate.notes_eval import evaluate_mode, missing_evidence, relevant_chunk_counts, summarize
+from indexer.evaluate.questions import fold, load_questions
+from indexer.index_files import load_index
+from indexer.model_files import ModelInfo
+from indexer.search import Searcher
+from indexer.settings import Settings
+
+from .conftest import ROOT
+from .fakes import FakeEmbedder, WordCounter
+
+QUESTIONS = ROOT / "eval" / "questions.jsonl"
+
+
+def test_fold_ignores_case_space_and_pipes() -> None:
+    assert fold("Data  Durability | using\u00a0AOF |") == fold("data durability using aof")
+
+
+def test_own_question_set_is_large_varied_and_verbatim() -> None:
+    questions = load_questions(QUESTIONS)
+    assert len(questions) >= 80
+    styles = {q.style for q in questions}
+    assert {"keyword", "paraphrase", "scenario"} <= styles
+    corpus_text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "corpus").glob("*.md"))
+    lines = corpus_text.split("\n")
+    for q in questions:
+        for evidence in q.evidence:
+            assert any(evidence in line for line in lines), (q.id, evidence)
+    tops = {q.heading.split(" > ")[0] for q in questions if q.heading}
+    assert tops == {"Storage", "Database", "Data (Stream)", "Cache", "Migration"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"id": "a", "question": "q", "evidence": ["x"]}\n{"id": "b", "question": \n', "line 2: bad JSON"),
+        ('{"id": "a", "evidence": ["x"]}\n', 'line 1: missing "question"'),
+        ('{"id": "a", "question": "q", "evidence": []}\n', "line 1: \"evidence\""),
+        ('{"id": "a", "question": "q", "evidence": ["x"]}\n{"id": "a", "question": "q", "evidence": ["x"]}\n', "duplicate"),
+        ("\n", "no questions"),
+    ],
+)
+def test_bad_question_files_name_the_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text(content)
+    with pytest.raises(EvalError, match=message.replace("(", r"\(")):
+        load_questions(path)
+
+
+def test_scorer_on_a_tiny_index(notes_settings: Settings, fake_model: ModelInfo, tmp_path: Path) -> None:
+    build_index(notes_settings, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    searcher = Searcher(load_index(notes_settings.index_dir), FakeEmbedder())
+    path = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "1", "question": "maximum item size 400KB", "evidence": ["Maximum size of an item is 400KB"], "style": "keyword"},
+        {"id": "2", "question": "memcached threads", "evidence": ["Memcached is multi-threaded"], "style": "keyword"},
+        {"id": "3", "question": "unicorn", "evidence": ["text that is nowhere"], "style": "paraphrase"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    questions = load_questions(path)
+    assert missing_evidence(searcher, questions) == ["question 3: no evidence string occurs in the notes"]
+    counts = relevant_chunk_counts(searcher, questions)
+    outcomes = evaluate_mode(searcher, questions, "hybrid", 10)
+    assert [o.chunk_rank for o in outcomes][:2] == [1, 1]
+    assert outcomes[2].chunk_rank is None
+    report = summarize(outcomes, counts, "hybrid")
+    assert report.metrics["chunk"]["hit@1"] == pytest.approx(2 / 3, abs=1e-3)
+    assert report.metrics["snippet"]["mrr@10"] == pytest.approx(2 / 3, abs=1e-3)
+    assert report.by_style["keyword"]["chunk"]["hit@1"] == 1.0
+    assert set(report.latency_ms) == {"p50", "p95"}
+
+
+def make_beir(folder: Path, *, qrels: str | None = "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq2\tzz\t1\n") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = [
+        {"_id": "d1", "title": "Kinesis", "text": "shards hold ordered records"},
+        {"_id": "d2", "title": "DynamoDB", "text": "items are at most 400KB"},
+        {"_id": "d3", "title": "Redis", "text": "AOF persistence keeps data"},
+    ]
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    queries = [{"_id": "q1", "text": "ordered records in shards"}, {"_id": "q2", "text": "item size 400KB"}]
+    (folder / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries) + "\n")
+    if qrels is not None:
+        (folder / "qrels").mkdir(exist_ok=True)
+        (folder / "qrels" / "test.tsv").write_text(qrels)
+    return folder
+
+
+def test_beir_pipeline_on_a_tiny_dataset(tmp_path: Path) -> None:
+    data = load_beir(make_beir(tmp_path / "beir"))
+    assert data.warnings == ("1 qrels lines name documents not in corpus.jsonl; ignored",)
+    index = beir_index(data, FakeEmbedder(), tmp_path / "cache")
+    for mode in ("dense", "keyword", "hybrid"):
+        runs, latencies = rank_beir(data, index, FakeEmbedder(), mode, BeirFusion(candidates=2), depth=3)
+        metrics = score_runs(runs, data.qrels)
+        assert metrics["ndcg@10"] == 1.0, (mode, runs)
+        assert len(latencies) == 2
+
+
+def test_beir_folder_without_qrels_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(EvalError, match="qrels/test.tsv"):
+        load_beir(make_beir(tmp_path / "beir", qrels=None))
+
+
+@pytest.mark.model
+def test_own_set_quality_floor_with_the_real_model(tmp_path: Path, model_cache: Path) -> None:
+    """Regression floor, set a little under the measured figures (README, "Answer quality")."""
+    from indexer.service import open_searcher
+
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", cache_dir=model_cache)
+    searcher = open_searcher(settings).searcher
+    questions = load_questions(QUESTIONS)
+    counts = relevant_chunk_counts(searcher, questions)
+    hybrid = summarize(evaluate_mode(searcher, questions, "hybrid"), counts, "hybrid").metrics
+    assert hybrid["snippet"]["hit@1"] >= 0.86
+    assert hybrid["snippet"]["hit@5"] >= 0.95
+    assert hybrid["snippet"]["mrr@10"] >= 0.89
+    assert hybrid["chunk"]["hit@1"] >= 0.88
+    dense = summarize(evaluate_mode(searcher, questions, "dense"), counts, "dense").metrics
+    assert hybrid["snippet"]["hit@1"] > dense["snippet"]["hit@1"]
