@@ -38,24 +38,45 @@ def encoder_dir(model: ModelInfo, cache_dir: Path) -> Path:
     return cache_dir / "encoders" / model.fingerprint[:32]
 
 
+def _stamp(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+
+
 def cached_onnx(model: ModelInfo, cache_dir: Path, *, check_hash: bool = True) -> EncoderRecord | None:
-    """The verified export for this model, or None if there is none (or it was altered)."""
+    """The verified export for this model, or None if there is none (or it was altered).
+
+    The file's sha256 is recomputed unless its size, mtime and inode still equal
+    those recorded when it was hashed: a changed file always changes its stamp,
+    and hashing 90 MB on every question would cost more than answering it.
+    """
     folder = encoder_dir(model, cache_dir)
     record_path = folder / "encoder.json"
     onnx_path = folder / "model.onnx"
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
         expected = str(record["sha256"])
-        size = int(record["size"])
         if record.get("model_fingerprint") != model.fingerprint:
             return None
-        if onnx_path.stat().st_size != size:
+        stamp = _stamp(onnx_path)
+        if stamp[0] != int(record["size"]):
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if check_hash and file_sha256(onnx_path) != expected:
-        return None
+    if check_hash and record.get("stamp") != stamp:
+        if file_sha256(onnx_path) != expected:
+            return None
+        _write_record(folder, dict(record, stamp=stamp))
     return EncoderRecord("onnx", onnx_path, expected)
+
+
+def _write_record(folder: Path, record: dict[str, object]) -> None:
+    tmp = folder / f"encoder.json.tmp-{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        os.replace(tmp, folder / "encoder.json")
+    except OSError:  # a read-only cache still works, it is just hashed every time
+        tmp.unlink(missing_ok=True)
 
 
 def ensure_onnx(model: ModelInfo, cache_dir: Path) -> EncoderRecord:
@@ -75,8 +96,7 @@ def ensure_onnx(model: ModelInfo, cache_dir: Path) -> EncoderRecord:
         "model_path": str(model.path),
         "sha256": digest,
         "size": onnx_path.stat().st_size,
+        "stamp": _stamp(onnx_path),
     }
-    tmp = folder / f"encoder.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    os.replace(tmp, folder / "encoder.json")
+    _write_record(folder, record)
     return EncoderRecord("onnx", onnx_path, digest)

@@ -73,6 +73,11 @@ class SnippetParams:
     dense_weight: float = 1.0
     lexical_weight: float = 0.3
     max_chars: int = MAX_SNIPPET_CHARS
+    #: At most this many lines, each scoring within ``margin`` of the best line.
+    #: Measured on eval/questions.jsonl (README): fewer lines or a tighter margin
+    #: lose answers, because the best-scored line is not always the answering one.
+    max_lines: int = 6
+    margin: float = 1.0
 
 
 def _clip(text: str, spans: tuple[Span, ...], limit: int) -> str:
@@ -130,7 +135,10 @@ def make_snippet(
     chosen: list[int] = []
     texts: set[str] = set()
     size = 0
-    for position, _ in ranked:
+    best = ranked[0][1] if ranked else 0.0
+    for position, score in ranked:
+        if len(chosen) >= params.max_lines or score < best - params.margin:
+            break
         line = numbered[position][1].strip()
         length = len(line) + (1 if chosen else 0)
         if line in texts or (chosen and size + length > params.max_chars):

@@ -1,0 +1,146 @@
+"""Cold and warm question latency, and full / incremental index time, on the bundled notes.
+
+Usage: python benchmarks/bench_query.py [--runs 7] [--warm-rounds 2] [--out benchmarks/results/query.json]
+
+- cold ask: a new `notes-qa ask` process per run (index present), wall time to exit, median of --runs;
+  baseline in the same run: a process that only imports sentence-transformers (what a torch query path
+  would pay before its first vector).
+- warm query: one process, every question of eval/questions.jsonl --warm-rounds times, hybrid mode
+  (embed + vector search + BM25 + fusion + snippets): p50/p95/p99.
+- full index: `notes-qa index --full` (ONNX export already cached), median of 3.
+- incremental index: append one line to one note, `notes-qa index` in a new process, median of --runs.
+- peak memory (max RSS) of each kind of process, from resource.getrusage of the children.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from machine import machine_facts  # noqa: E402
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KB) of one child process (os.wait4 gives its own rusage)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with exit code {child.returncode}")
+    return seconds, usage.ru_maxrss
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+
+    def pick(q: float) -> float:
+        position = (len(ordered) - 1) * q
+        low = int(position)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+    return {"p50": pick(0.5), "p95": pick(0.95), "p99": pick(0.99), "n": len(ordered)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--warm-rounds", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "query.json")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="notes-qa-bench-"))
+    shutil.copytree(ROOT / "corpus", work / "corpus")
+    cache = os.environ.get("NOTES_QA_CACHE") or str(work / "cache")
+    env = dict(os.environ, NOTES_QA_CORPUS=str(work / "corpus"), NOTES_QA_INDEX=str(work / "index"),
+               NOTES_QA_CACHE=cache, HF_HUB_OFFLINE="1")
+    cli = [sys.executable, "-m", "indexer"]
+    results: dict[str, object] = {"machine": machine_facts()}
+
+    first, _ = timed([*cli, "index"], env)  # exports the ONNX encoder if the cache has none
+    results["first_index_seconds"] = round(first, 3)
+
+    full = [timed([*cli, "index", "--full"], env) for _ in range(3)]
+    results["full_index"] = {"median_s": round(statistics.median(s for s, _ in full), 3),
+                             "max_rss_mb": round(max(m for _, m in full) / 1024, 1)}
+
+    question = "How big can a DynamoDB item be?"
+    cold = [timed([*cli, "ask", "--json", question], env) for _ in range(args.runs)]
+    baseline = [timed([sys.executable, "-c", "import sentence_transformers"], env)[0] for _ in range(3)]
+    results["cold_ask"] = {
+        "median_s": round(statistics.median(s for s, _ in cold), 3),
+        "runs": [round(s, 3) for s, _ in cold],
+        "max_rss_mb": round(max(m for _, m in cold) / 1024, 1),
+        "baseline_import_sentence_transformers_s": round(statistics.median(baseline), 3),
+    }
+    results["cold_ask"]["ratio_vs_baseline"] = round(  # type: ignore[index]
+        results["cold_ask"]["median_s"] / results["cold_ask"]["baseline_import_sentence_transformers_s"], 3  # type: ignore[index]
+    )
+
+    note = work / "corpus" / "cache.md"
+    original = note.read_text(encoding="utf-8")
+    incremental = []
+    for i in range(args.runs):
+        note.write_text(original + f"- benchmark edit number {i}\n", encoding="utf-8")
+        incremental.append(timed([*cli, "index"], env))
+    note.write_text(original, encoding="utf-8")
+    results["incremental_index"] = {
+        "median_s": round(statistics.median(s for s, _ in incremental), 3),
+        "runs": [round(s, 3) for s, _ in incremental],
+        "max_rss_mb": round(max(m for _, m in incremental) / 1024, 1),
+    }
+    subprocess.run([*cli, "index"], env=env, check=True, capture_output=True)
+
+    os.environ.update(env)
+    from indexer.evaluate.questions import load_questions
+    from indexer.service import open_searcher
+    from indexer.settings import Settings
+
+    searcher = open_searcher(Settings.from_env()).searcher
+    questions = [q.question for q in load_questions(ROOT / "eval" / "questions.jsonl")]
+    searcher.search(questions[0])
+    warm: list[float] = []
+    for _ in range(args.warm_rounds):
+        for q in questions:
+            start = time.perf_counter()
+            searcher.search(q, k=5)
+            warm.append((time.perf_counter() - start) * 1000)
+    results["warm_query_ms"] = {k: round(v, 3) for k, v in percentiles(warm).items()}
+    embed_ms = []
+    for q in questions[:100]:
+        start = time.perf_counter()
+        searcher.embedder.embed([q])
+        embed_ms.append((time.perf_counter() - start) * 1000)
+    results["warm_embed_only_ms"] = {k: round(v, 3) for k, v in percentiles(embed_ms).items()}
+    results["encoder"] = searcher.embedder.kind
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    c, w, f, inc = results["cold_ask"], results["warm_query_ms"], results["full_index"], results["incremental_index"]
+    print("| measure | value |\n|---|---|")
+    print(f"| cold ask, new process to answer (median of {args.runs}) | {c['median_s']:.2f} s "  # type: ignore[index]
+          f"(import sentence-transformers alone: {c['baseline_import_sentence_transformers_s']:.2f} s) |")  # type: ignore[index]
+    print(f"| warm query p50 / p95 / p99 ({w['n']:.0f} questions) | {w['p50']:.2f} / {w['p95']:.2f} / {w['p99']:.2f} ms |")  # type: ignore[index]
+    print(f"| full index (--full, median of 3) | {f['median_s']:.2f} s |")  # type: ignore[index]
+    print(f"| incremental index after a one-line edit (median of {args.runs}) | {inc['median_s']:.2f} s |")  # type: ignore[index]
+    print(f"| peak RSS: ask / index | {c['max_rss_mb']:.0f} MB / {f['max_rss_mb']:.0f} MB |")  # type: ignore[index]
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
