@@ -65,6 +65,12 @@ class Searcher:
             np.array([rows.get((c.path, n), -1) for n, _ in c.numbered_lines()], dtype=np.int64)
             for c in index.chunks
         ]
+        # Flattened line rows of every chunk that has any, for a vectorised "best line" per chunk.
+        valid = [r[r >= 0] for r in self._chunk_rows]
+        self._has_lines = np.array([len(r) > 0 for r in valid], dtype=bool)
+        kept = [r for r in valid if len(r)]
+        self._flat_rows = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+        self._offsets = np.cumsum([0] + [len(r) for r in kept[:-1]]).astype(np.int64) if kept else np.zeros(0, dtype=np.int64)
 
     @property
     def size(self) -> int:
@@ -80,12 +86,11 @@ class Searcher:
         valid = ids[0] >= 0
         scores[ids[0][valid]] = values[0][valid]
         weight = self.fusion.line_weight
-        if weight > 0 and len(line_cos):
-            for i in np.nonzero(scores > -1.0)[0]:
-                rows = self._chunk_rows[i]
-                rows = rows[rows >= 0]
-                if len(rows):
-                    scores[i] = (1 - weight) * scores[i] + weight * float(line_cos[rows].max())
+        if weight > 0 and len(line_cos) and len(self._flat_rows):
+            best_line = np.maximum.reduceat(line_cos[self._flat_rows], self._offsets)
+            blend = self._has_lines & (scores > -1.0)
+            positions = np.cumsum(self._has_lines) - 1
+            scores[blend] = (1 - weight) * scores[blend] + weight * best_line[positions[blend]]
         return scores
 
     def _rank(self, query: str, mode: str, qv: np.ndarray | None, line_cos: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .keyword import STOPWORDS, _stemmer
 from .models import Chunk, Snippet, Span
@@ -40,30 +41,42 @@ def table_headers(lines: Sequence[str]) -> dict[int, str]:
     return headers
 
 
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return str(_stemmer().stemWord(word.lower()))
+
+
+@lru_cache(maxsize=100_000)
+def _line_stems(line: str) -> frozenset[str]:
+    return frozenset(stem for _, _, stem in _word_stems(line))
+
+
 def query_stems(query: str) -> set[str]:
-    words = [w.lower() for w in _WORD_SPAN.findall(query)]
-    kept = [w for w in words if w not in STOPWORDS]
-    return set(_stemmer().stemWords(kept)) if kept else set()
+    return {_stem(w) for w in _WORD_SPAN.findall(query) if w.lower() not in STOPWORDS}
+
+
+@lru_cache(maxsize=100_000)
+def _word_stems(line: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple((m.start(), m.end(), _stem(m.group(0))) for m in _WORD_SPAN.finditer(line))
 
 
 def highlight_spans(text: str, stems: set[str]) -> tuple[Span, ...]:
     """Character spans of the words of ``text`` whose stem is a query stem."""
     if not stems:
         return ()
-    matches = list(_WORD_SPAN.finditer(text))
-    if not matches:
-        return ()
-    word_stems = _stemmer().stemWords([m.group(0).lower() for m in matches])
-    return tuple(Span(m.start(), m.end()) for m, stem in zip(matches, word_stems) if stem in stems)
+    spans: list[Span] = []
+    offset = 0
+    for line in text.split("\n"):
+        spans.extend(Span(offset + a, offset + b) for a, b, stem in _word_stems(line) if stem in stems)
+        offset += len(line) + 1
+    return tuple(spans)
 
 
 def lexical_overlap(line: str, stems: set[str]) -> float:
     """Share of the query's stems that occur in ``line``."""
     if not stems:
         return 0.0
-    words = [w.lower() for w in _WORD_SPAN.findall(line)]
-    found = set(_stemmer().stemWords(words)) if words else set()
-    return len(stems & found) / len(stems)
+    return len(stems & _line_stems(line)) / len(stems)
 
 
 @dataclass(frozen=True)
