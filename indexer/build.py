@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .chunker import chunk_document
 from .corpus import Corpus, read_corpus
-from .errors import IndexFileError, NotesQAError
+from .errors import IndexFileError, IndexWriteError, NotesQAError
 from .index_files import (
     CURRENT,
     FORMAT,
     FORMAT_VERSION,
     chunk_to_json,
     current_build,
+    problem,
     read_chunks,
     read_line_rows,
     read_manifest,
@@ -147,11 +148,24 @@ def _reusable(folder: Path | None, fp: str) -> tuple[dict[str, np.ndarray], str]
         line_vectors = np.load(folder / "lines.npy", allow_pickle=False)
         if len(vectors) != len(chunks) or len(line_vectors) != len(rows):
             return {}, "the previous index is inconsistent: full rebuild"
-    except (NotesQAError, OSError, ValueError, RuntimeError):
-        return {}, "the previous index is unreadable: full rebuild"
+    except NotesQAError as exc:
+        return {}, f"the previous index is unusable ({problem(exc)}): full rebuild"
+    except (OSError, ValueError, RuntimeError) as exc:
+        return {}, f"the previous index is unreadable ({exc.__class__.__name__}): full rebuild"
     cache = {text_key(c.embed_text()): vectors[i] for i, c in enumerate(chunks)}
     cache.update({row.key: line_vectors[i] for i, row in enumerate(rows)})
     return cache, "incremental"
+
+
+def _full_reason(folder: Path | None) -> str:
+    """Why everything is embedded again when ``full`` was asked for."""
+    if folder is None:
+        return "no previous index"
+    try:
+        verify_files(folder, read_manifest(folder))
+    except IndexFileError as exc:
+        return f"the previous index is unusable ({problem(exc)}): full rebuild"
+    return "full rebuild (--full)"
 
 
 def default_embedder(model: ModelInfo, cache_dir: Path) -> Embedder:
@@ -223,9 +237,19 @@ def _write_build(
     write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
     build_keyword_index([c.embed_text() for c in chunks], tmp, keyword)
     manifest["store"] = store.spec.to_json()
-    manifest["files"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+    manifest["files"] = {p.name: _synced_sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
     write_json(tmp / "manifest.json", manifest)
     _fsync_dir(tmp)
+
+
+def _synced_sha256(path: Path) -> str:
+    """Flush ``path`` to disk, then hash it (a crash never leaves a renamed, unwritten file)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return sha256_file(path)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -249,12 +273,22 @@ def _swap_in(index_root: Path, tmp: Path, stamp: str) -> Path:
 
 
 def _clean(index_root: Path, keep: set[Path]) -> None:
-    """Remove unfinished builds and all but the newest two finished ones."""
-    builds = sorted((p for p in index_root.glob("build-*") if p.is_dir()), key=lambda p: p.name)
+    """Remove unfinished builds and all but the newest two finished ones.
+
+    Runs under the build lock, so every ``tmp-*`` folder and ``.current-*``
+    link is a leftover of an interrupted build. The live build is always kept,
+    even when interrupted builds left newer ``build-*`` folders.
+    """
+    live = current_build(index_root)
+    protected = {p.resolve() for p in keep} | ({live} if live is not None else set())
+    builds = sorted((p for p in index_root.glob("build-*") if p.is_dir() and not p.is_symlink()), key=lambda p: p.name)
     for path in index_root.glob("tmp-*"):
         shutil.rmtree(path, ignore_errors=True)
+    for path in index_root.glob(".current-*"):
+        if path.is_symlink():
+            path.unlink(missing_ok=True)
     for path in builds[:-2]:
-        if path not in keep:
+        if path.resolve() not in protected:
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -292,7 +326,7 @@ def build_index(
         previous = current_build(index_root)
         cache: dict[str, np.ndarray]
         if full:
-            cache, reason = {}, "full rebuild (--full)"
+            cache, reason = {}, _full_reason(previous)
         else:
             cache, reason = _reusable(previous, fp)
         if progress:
@@ -315,8 +349,8 @@ def build_index(
         chunk_vectors, line_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
         tmp = index_root / f"tmp-{stamp}"
-        tmp.mkdir(parents=True)
         try:
+            tmp.mkdir(parents=True)
             if progress:
                 progress("writing", 0, 1)
             manifest: dict[str, Any] = {
@@ -348,6 +382,12 @@ def build_index(
             }
             _write_build(tmp, chunks, chunk_vectors, lines, line_vectors, manifest, keyword)
             final = _swap_in(index_root, tmp, stamp)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise IndexWriteError(
+                f"cannot write the index in {index_root} ({exc.strerror or exc.__class__.__name__}); "
+                "check its free space and permissions, the previous index is kept"
+            ) from exc
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -32,8 +32,9 @@ class _Block:
 @dataclass(frozen=True)
 class _Section:
     heading: tuple[str, ...]
-    heading_line: int | None  # 0-based line of the heading itself
+    heading_line: int | None  # 0-based first line of the heading itself
     blocks: tuple[_Block, ...]
+    heading_end: int = 0  # 0-based, exclusive (a setext heading spans several lines)
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,13 @@ def _sections(lines: list[str], tokens: list[Any], max_heading_depth: int = 64) 
     sections: list[_Section] = []
     heading: tuple[str, ...] = ()
     heading_line: int | None = None
+    heading_end = 0
     blocks: list[_Block] = []
     covered: set[int] = set()
 
     def flush() -> None:
         if blocks or heading_line is not None:
-            sections.append(_Section(heading, heading_line, tuple(blocks)))
+            sections.append(_Section(heading, heading_line, tuple(blocks), heading_end))
 
     index = 0
     while index < len(tokens):
@@ -102,12 +104,12 @@ def _sections(lines: list[str], tokens: list[Any], max_heading_depth: int = 64) 
             flush()
             level_match = _HEADING_LEVEL.match(token.tag)
             level = int(level_match.group(1)) if level_match else 1
-            title = tokens[index + 1].content.strip() if index + 1 < len(tokens) else ""
+            title = " ".join(tokens[index + 1].content.split()) if index + 1 < len(tokens) else ""
             while stack and stack[-1][0] >= level:
                 stack.pop()
             stack.append((level, title or lines[start].strip()))
             heading = tuple(name for _, name in stack)[-max_heading_depth:]
-            heading_line = start
+            heading_line, heading_end = start, max(end, start + 1)
             blocks = []
             covered.update(range(start, end))
             index = _closing_index(tokens, index) + 1
@@ -155,7 +157,7 @@ def _add_orphans(sections: list[_Section], missing: list[int]) -> list[_Section]
     result = []
     for section, more in zip(sections, extra):
         merged = sorted((*section.blocks, *more), key=lambda b: (b.start, b.end))
-        result.append(_Section(section.heading, section.heading_line, tuple(merged)))
+        result.append(_Section(section.heading, section.heading_line, tuple(merged), section.heading_end))
     return result
 
 
@@ -208,7 +210,7 @@ def _trimmed(lines: list[str], start: int, end: int) -> tuple[int, int]:
 def _units(lines: list[str], section: _Section, budget: int, meter: _Budget) -> list[_Unit]:
     spans: list[tuple[int, int]] = []
     if section.heading_line is not None:
-        spans.append((section.heading_line, section.heading_line + 1))
+        spans.append((section.heading_line, max(section.heading_end, section.heading_line + 1)))
     spans.extend(_trimmed(lines, block.start, block.end) for block in section.blocks)
     spans = [(s, e) for s, e in spans if e > s]
     texts = ["\n".join(lines[s:e]) for s, e in spans]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +33,17 @@ class Corpus:
         return {note.rel: note.sha256 for note in self.notes}
 
 
-def _candidates(root: Path, skip: set[Path]) -> list[Path]:
+def _candidates(root: Path, skip: set[Path], warnings: list[str]) -> list[Path]:
     """Note files below ``root``, following folder links once (no loops)."""
     found: list[Path] = []
     seen_dirs: set[str] = set()
-    for folder, dirnames, filenames in os.walk(root, followlinks=True):
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename or root)
+        rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        warnings.append(f"{rel}/: folder cannot be read ({exc.strerror or exc.__class__.__name__}); skipped")
+
+    for folder, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
         real = os.path.realpath(folder)
         if real in seen_dirs or Path(real) in skip:
             dirnames[:] = []
@@ -49,6 +57,47 @@ def _candidates(root: Path, skip: set[Path]) -> list[Path]:
     return found
 
 
+def _why_missing(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "a link that loops; skipped"
+    if path.is_symlink():
+        return "a broken link; skipped"
+    if isinstance(exc, FileNotFoundError):
+        return "disappeared while it was being read; skipped"
+    return f"cannot be read ({exc.strerror or exc.__class__.__name__}); skipped"
+
+
+def read_note_bytes(path: Path, max_bytes: int) -> bytes | str:
+    """The bytes of a regular file of at most ``max_bytes``, or why it was skipped.
+
+    Never reads more than ``max_bytes + 1`` bytes, and never blocks on a FIFO.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return _why_missing(path, exc)
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file; skipped"
+    if info.st_size > max_bytes:
+        return f"{info.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit; skipped"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        return _why_missing(path, exc)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else since the stat
+            return "not a regular file; skipped"
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc.__class__.__name__}); skipped"
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        return f"grew over the {max_bytes / 1e6:.0f} MB limit while it was being read; skipped"
+    return data
+
+
 def read_corpus(root: Path, *, max_file_bytes: int = 10_000_000, skip: tuple[Path, ...] = ()) -> Corpus:
     """Read every note below ``root``; strange files are skipped with a warning."""
     if not root.exists():
@@ -58,19 +107,11 @@ def read_corpus(root: Path, *, max_file_bytes: int = 10_000_000, skip: tuple[Pat
     skip_real = {Path(os.path.realpath(p)) for p in skip}
     notes: list[NoteFile] = []
     warnings: list[str] = []
-    for path in _candidates(root, skip_real):
+    for path in _candidates(root, skip_real, warnings):
         rel = path.relative_to(root).as_posix()
-        try:
-            if not path.is_file():
-                warnings.append(f"{rel}: not a regular file (broken link?); skipped")
-                continue
-            size = path.stat().st_size
-            if size > max_file_bytes:
-                warnings.append(f"{rel}: {size / 1e6:.1f} MB is over the {max_file_bytes / 1e6:.0f} MB limit; skipped")
-                continue
-            data = path.read_bytes()
-        except OSError as exc:
-            warnings.append(f"{rel}: cannot be read ({exc.strerror or exc.__class__.__name__}); skipped")
+        data = read_note_bytes(path, max_file_bytes)
+        if isinstance(data, str):
+            warnings.append(f"{rel}: {data}")
             continue
         if b"\x00" in data[:8192]:
             warnings.append(f"{rel}: looks binary (NUL bytes); skipped")
@@ -82,6 +123,9 @@ def read_corpus(root: Path, *, max_file_bytes: int = 10_000_000, skip: tuple[Pat
             warnings.append(f"{rel}: not valid UTF-8; undecodable bytes shown as \ufffd")
         notes.append(NoteFile(rel, path, hashlib.sha256(data).hexdigest(), len(data), text))
     if not notes:
-        detail = f" ({len(warnings)} skipped)" if warnings else ""
+        detail = ""
+        if warnings:
+            first = warnings[0].removesuffix("; skipped")
+            detail = f" ({len(warnings)} skipped; first {first})" if len(warnings) > 1 else f" ({first})"
         raise CorpusError(f"no readable notes (.md, .markdown, .txt) in {root}{detail}; add some or pass --corpus DIR")
     return Corpus(root, tuple(notes), tuple(warnings))

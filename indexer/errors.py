@@ -40,6 +40,14 @@ class IndexFileError(NotesQAError):
     exit_code = EXIT_INDEX
 
 
+class IndexLockedError(IndexFileError):
+    """Another ``notes-qa index`` run holds the build lock of the index folder."""
+
+
+class IndexWriteError(IndexFileError):
+    """The index folder cannot be created or written (permissions, free space)."""
+
+
 class ModelError(NotesQAError):
     exit_code = EXIT_MODEL
 

@@ -39,6 +39,14 @@ MANIFEST = "manifest.json"
 REBUILD = "rebuild with: notes-qa index --full"
 
 
+def problem(exc: Exception) -> str:
+    """An index error's message without its "rebuild with" advice."""
+    text = str(exc)
+    for advice in (f"; upgrade notes-qa or {REBUILD}", f"; {REBUILD}"):
+        text = text.removesuffix(advice)
+    return text
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -172,13 +180,19 @@ def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
 
 def read_chunks(folder: Path) -> tuple[Chunk, ...]:
     chunks = []
-    with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IndexFileError(f"chunks.jsonl line {number} is not JSON; {REBUILD}") from exc
-            chunks.append(_chunk_from_json(record, number))
+    number = 0
+    try:
+        with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise IndexFileError(f"chunks.jsonl line {number} is not JSON; {REBUILD}") from exc
+                chunks.append(_chunk_from_json(record, number))
+    except UnicodeDecodeError as exc:
+        raise IndexFileError(f"chunks.jsonl line {number + 1} is not UTF-8; {REBUILD}") from exc
+    except OSError as exc:
+        raise IndexFileError(f"chunks.jsonl in {folder} is unreadable ({exc.strerror}); {REBUILD}") from exc
     return tuple(chunks)
 
 
@@ -213,7 +227,7 @@ def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
     try:
         store = VectorStore.load(folder / "vectors.faiss", mmap=mmap)
     except StoreError as exc:
-        raise IndexFileError(f"{exc}; {REBUILD}") from exc
+        raise IndexFileError(f"{str(exc).rstrip('.')}; {REBUILD}") from exc
     if store.ntotal != len(chunks) or store.dim != dim:
         raise IndexFileError(
             f"vectors.faiss holds {store.ntotal} vectors of {store.dim} dimensions, "

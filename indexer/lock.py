@@ -1,4 +1,8 @@
-"""One build at a time per index folder (an advisory ``flock`` on ``.lock``)."""
+"""One build at a time per index folder (an advisory ``flock`` on ``.lock``).
+
+The lock is released by the kernel when its holder exits, even on ``kill -9``,
+so a crashed build never leaves the index locked.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import IndexFileError
+from .errors import IndexLockedError, IndexWriteError
 
 
 @contextmanager
 def build_lock(index_root: Path, *, wait_seconds: float = 0.0) -> Iterator[None]:
-    index_root.mkdir(parents=True, exist_ok=True)
+    """Hold the build lock of ``index_root``, waiting up to ``wait_seconds`` for it.
+
+    Raises ``IndexLockedError`` if another build still holds it after that.
+    """
     path = index_root / ".lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        index_root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot create the index folder {index_root} ({exc.strerror or exc.__class__.__name__}); "
+            "pass --index a writable folder"
+        ) from exc
     try:
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -26,7 +40,7 @@ def build_lock(index_root: Path, *, wait_seconds: float = 0.0) -> Iterator[None]
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-                    raise IndexFileError(
+                    raise IndexLockedError(
                         f"another notes-qa index run (pid {holder}) is building {index_root}; "
                         "wait for it to finish and run again"
                     ) from None

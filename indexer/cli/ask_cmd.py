@@ -9,14 +9,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import UsageError
+from ..safe_text import safe_text
 from ..search import check_query
-from ..service import open_searcher
-from .common import settings_from_args, warn
+from .common import open_index, settings_from_args
 from .output import dumps, format_result, result_to_json
-from .progress import ProgressBar
 
 
-def read_batch(source: str) -> Iterator[str]:
+def read_batch(source: str, k: int = 5, mode: str = "hybrid") -> list[str]:
+    """All questions of a batch file, each checked; a bad one is an error naming its line."""
+    questions = []
+    for number, question in _batch_lines(source):
+        try:
+            check_query(question, k, mode)
+        except UsageError as exc:
+            raise UsageError(f"{source} line {number}: {exc}") from None
+        questions.append(question)
+    if not questions:
+        raise UsageError(f"{source} holds no questions; put one question per line")
+    return questions
+
+
+def _batch_lines(source: str) -> Iterator[tuple[int, str]]:
     """Questions from a file or stdin: plain lines or JSONL with a "question" field."""
     try:
         handle = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
@@ -36,9 +49,9 @@ def read_batch(source: str) -> Iterator[str]:
                     question = record.get("question") if isinstance(record, dict) else None
                     if not isinstance(question, str) or not question.strip():
                         raise UsageError(f'{source} line {number}: a JSON line needs a non-empty "question" string')
-                    yield question
+                    yield number, question
                 else:
-                    yield line
+                    yield number, line
         except UnicodeDecodeError as exc:
             raise UsageError(f"{source} is not UTF-8 text") from exc
 
@@ -51,18 +64,9 @@ def run_ask(args: argparse.Namespace) -> int:
     # Fail fast, before any index work: a bad question or batch file is reported at once.
     if args.question is not None:
         check_query(args.question, args.k, args.mode)
-    questions = list(read_batch(args.batch)) if args.batch is not None else []
+    questions = read_batch(args.batch, args.k, args.mode) if args.batch is not None else []
     settings = settings_from_args(args)
-    bar = ProgressBar()
-    try:
-        opened = open_searcher(settings, auto_build=not args.no_build, progress=bar)
-    finally:
-        bar.close()
-    if opened.built is not None:
-        warn(f"built the index first ({opened.built.chunks} chunks, {opened.built.reason}) in {opened.built.seconds:.1f} s")
-    for note in opened.notes:
-        warn(note)
-    searcher = opened.searcher
+    searcher = open_index(settings, auto_build=not args.no_build).searcher
     corpus_dir: Path = settings.corpus_dir
     color = sys.stdout.isatty() and "NO_COLOR" not in __import__("os").environ
     if args.batch is None:
@@ -74,5 +78,5 @@ def run_ask(args: argparse.Namespace) -> int:
         if args.json:
             print(dumps(result_to_json(result, corpus_dir, question=question)), flush=False)
         else:
-            print(f"Q: {question}\n{format_result(result, corpus_dir, color=color)}\n")
+            print(f"Q: {safe_text(question, keep_newlines=False)}\n{format_result(result, corpus_dir, color=color)}\n")
     return 0

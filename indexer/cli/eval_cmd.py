@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from ..errors import UsageError
+from ..safe_text import safe_text
 from ..search import MODES
-from .common import settings_from_args, warn
+from .common import open_index, settings_from_args, warn
 from .progress import ProgressBar
 
 
@@ -25,18 +26,12 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def run_notes_eval(args: argparse.Namespace) -> int:
     from ..evaluate.notes_eval import evaluate_mode, missing_evidence, outcome_to_json, relevant_chunk_counts, summarize
     from ..evaluate.questions import load_questions
-    from ..service import open_searcher
 
     questions = load_questions(args.questions)
     if args.limit:
         questions = questions[: args.limit]
     settings = settings_from_args(args)
-    bar = ProgressBar()
-    try:
-        opened = open_searcher(settings, progress=bar)
-    finally:
-        bar.close()
-    searcher = opened.searcher
+    searcher = open_index(settings).searcher
     for message in missing_evidence(searcher, questions):
         warn(message)
     counts = relevant_chunk_counts(searcher, questions)
@@ -57,7 +52,7 @@ def run_notes_eval(args: argparse.Namespace) -> int:
         for level in ("chunk", "snippet"):
             rows.append([mode, level, *[f"{m[level][n]:.3f}" for n in names], f"{m['latency_ms']['p50']:.1f}",
                          f"{m['latency_ms']['p95']:.1f}"])
-    print(f"{len(questions)} questions from {args.questions}")
+    print(f"{len(questions)} questions from {safe_text(str(args.questions), keep_newlines=False)}")
     print(_table(["mode", "level", *names, "p50 ms", "p95 ms"], rows))
     style_rows = []
     for mode, m in metrics.items():
@@ -105,7 +100,7 @@ def run_beir_eval(args: argparse.Namespace) -> int:
         payload["modes"] = results
         print(json.dumps(payload))
         return 0
-    print(f"{args.beir} ({args.split}): {len(data.doc_ids)} documents, {len(data.qrels)} queries, {model.model_id}")
+    print(f"{safe_text(f'{args.beir} ({args.split})', keep_newlines=False)}: {len(data.doc_ids)} documents, {len(data.qrels)} queries, {model.model_id}")
     rows = [[mode, *[f"{r['metrics'][n]:.4f}" for n in ("ndcg@10", "recall@100", "mrr@10")],
              f"{r['latency_ms']['p50']:.2f}"] for mode, r in results.items()]
     print(_table(["mode", "nDCG@10", "Recall@100", "MRR@10", "p50 ms"], rows))

@@ -10,12 +10,19 @@ from pathlib import Path
 from typing import NoReturn
 
 from .. import __version__
-from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, NotesQAError, UsageError
+from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, NotesQAError
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"notes-qa: error: {message} (see: {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"notes-qa: error: {_one_line(message)} (see: {self.prog} --help)\n")
+
+
+def _one_line(message: object) -> str:
+    """A message as one harmless line: control characters (from paths, notes) made visible."""
+    from ..safe_text import safe_text
+
+    return safe_text(str(message), keep_newlines=False)
 
 
 def _positive_int(text: str) -> int:
@@ -97,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_tui(args)
     except NotesQAError as exc:
-        print(f"notes-qa: error: {exc}", file=sys.stderr)
+        print(f"notes-qa: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("notes-qa: interrupted; the previous index is kept", file=sys.stderr)
@@ -106,6 +113,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except UsageError as exc:  # pragma: no cover - subclass of NotesQAError, kept for clarity
-        print(f"notes-qa: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE

@@ -38,18 +38,32 @@ def _jsonl(path: Path, what: str) -> list[dict[str, Any]]:
     if not path.is_file():
         raise EvalError(f"{path.parent} has no {path.name}; a BEIR folder needs corpus.jsonl, queries.jsonl, qrels/")
     records = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EvalError(f"{path} line {number}: bad JSON ({exc.msg})") from exc
-            if not isinstance(record, dict) or "_id" not in record:
-                raise EvalError(f'{path} line {number}: a {what} needs an "_id"')
-            records.append(record)
+    for number, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalError(f"{path} line {number}: bad JSON ({exc.msg})") from exc
+        if not isinstance(record, dict) or "_id" not in record:
+            raise EvalError(f'{path} line {number}: a {what} needs an "_id"')
+        records.append(record)
     return records
+
+
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """Numbered lines of a UTF-8 text file; unreadable or non-UTF-8 files are an EvalError."""
+    lines: list[tuple[int, str]] = []
+    try:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    lines.append((number, raw.decode("utf-8-sig" if number == 1 else "utf-8")))
+                except UnicodeDecodeError as exc:
+                    raise EvalError(f"{path} line {number} is not UTF-8 text") from exc
+    except OSError as exc:
+        raise EvalError(f"cannot read {path} ({exc.strerror or exc.__class__.__name__})") from exc
+    return lines
 
 
 def load_beir(folder: Path, split: str = "test") -> BeirData:
@@ -57,7 +71,10 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
         raise EvalError(f"BEIR folder {folder} does not exist")
     qrels_path = folder / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
-        raise EvalError(f"{folder} has no qrels/{split}.tsv; pass --split with one of its qrels files")
+        splits = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
+        if not splits:
+            raise EvalError(f"{folder} has no qrels/ folder of judgements; a BEIR folder needs qrels/{split}.tsv")
+        raise EvalError(f"{folder} has no qrels/{split}.tsv; pass --split with one of: {', '.join(splits)}")
     docs = _jsonl(folder / "corpus.jsonl", "document")
     doc_ids = tuple(str(d["_id"]) for d in docs)
     texts = tuple(f"{d.get('title') or ''} {d.get('text') or ''}".strip() for d in docs)
@@ -65,33 +82,33 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
     queries = {str(q["_id"]): str(q.get("text", "")) for q in _jsonl(folder / "queries.jsonl", "query")}
     qrels: dict[str, dict[str, int]] = {}
     unknown_docs = unknown_queries = 0
-    with qrels_path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            parts = line.rstrip("\n").split("\t")
-            if number == 1 and parts[0] in ("query-id", "query_id", "qid"):
-                continue
-            if not line.strip():
-                continue
-            if len(parts) < 3:
-                raise EvalError(f"{qrels_path} line {number}: expected query-id, corpus-id, score")
-            try:
-                score = int(float(parts[2]))
-            except ValueError as exc:
-                raise EvalError(f"{qrels_path} line {number}: the score {parts[2]!r} is not a number") from exc
-            if parts[1] not in known_docs:
-                unknown_docs += 1
-                continue
-            if parts[0] not in queries:
-                unknown_queries += 1
-                continue
-            qrels.setdefault(parts[0], {})[parts[1]] = score
+    for number, line in _lines(qrels_path):
+        parts = line.rstrip("\n").split("\t")
+        if number == 1 and parts[0] in ("query-id", "query_id", "qid"):
+            continue
+        if not line.strip():
+            continue
+        if len(parts) < 3:
+            raise EvalError(f"{qrels_path} line {number}: expected query-id, corpus-id, score")
+        try:
+            score = int(float(parts[2]))
+        except (ValueError, OverflowError) as exc:
+            raise EvalError(f"{qrels_path} line {number}: the score {parts[2]!r} is not a number") from exc
+        if parts[1] not in known_docs:
+            unknown_docs += 1
+            continue
+        if parts[0] not in queries:
+            unknown_queries += 1
+            continue
+        qrels.setdefault(parts[0], {})[parts[1]] = score
     warnings = []
     if unknown_docs:
         warnings.append(f"{unknown_docs} qrels lines name documents not in corpus.jsonl; ignored")
     if unknown_queries:
         warnings.append(f"{unknown_queries} qrels lines name queries not in queries.jsonl; ignored")
     if not qrels:
-        raise EvalError(f"{qrels_path} has no usable judgements")
+        why = ", ".join(w.removesuffix("; ignored") for w in warnings) or "no judgement lines"
+        raise EvalError(f"{qrels_path} has no usable judgements ({why}); check its ids against corpus.jsonl and queries.jsonl")
     digest = hashlib.sha256()
     for name in ("corpus.jsonl", "queries.jsonl"):
         stat = (folder / name).stat()
@@ -180,8 +197,9 @@ def fuse(dense: np.ndarray, keyword: np.ndarray, fusion: BeirFusion) -> np.ndarr
     import numpy as np
 
     pool = fusion.candidates
-    top_d = np.argpartition(-dense, pool)[:pool]
-    top_k = np.argpartition(-keyword, pool)[:pool]
+    kth = min(pool, len(dense) - 1)  # a dataset smaller than the pool: take every document
+    top_d = np.argpartition(-dense, kth)[:pool]
+    top_k = np.argpartition(-keyword, kth)[:pool]
     candidates = np.union1d(top_d, top_k)
     fused = np.full(len(dense), -np.inf, dtype=np.float32)
     if fusion.method == "rrf":

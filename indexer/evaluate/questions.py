@@ -37,7 +37,7 @@ class Question:
 def load_questions(path: Path) -> list[Question]:
     """Read a JSONL question set; a bad line is an error that names the line."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise EvalError(f"cannot read the questions file {path} ({exc.strerror}); check the path") from exc
     except UnicodeDecodeError as exc:

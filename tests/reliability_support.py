@@ -1,0 +1,195 @@
+"""Run the CLI and builds with the fake model, in-process or as a subprocess.
+
+In-process tests call :func:`use_fake_model` with pytest's ``monkeypatch``.
+Subprocess tests (killing or interrupting a build) run this file as a script::
+
+    python -m tests.reliability_support build CORPUS INDEX [--delay S]
+    python -m tests.reliability_support cli [--delay S] -- index --corpus ...
+
+The fakes are swapped in by patching module attributes here, in the test
+process only: production code has no switch (flag or variable) for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.model_files import ModelInfo
+
+from .fakes import FakeEmbedder, WordCounter
+
+FAKE_FINGERPRINT = "f" * 64
+
+
+def fake_model_info(folder: Path, dim: int = 64, fingerprint: str = FAKE_FINGERPRINT) -> ModelInfo:
+    return ModelInfo(folder, "fake", fingerprint, dim, 256, folder / "tokenizer.json")
+
+
+class SlowFakeEmbedder(FakeEmbedder):
+    """The fake embedder, sleeping ``delay`` seconds per batch (to give kills a target)."""
+
+    def __init__(self, dim: int = 64, delay: float = 0.0) -> None:
+        super().__init__(dim)
+        self.delay = delay
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self.delay:
+            time.sleep(self.delay)
+        return super().embed(texts)
+
+
+def use_fake_model(setattr: Any, model: ModelInfo, *, delay: float = 0.0) -> None:
+    """Make ``notes-qa`` use ``model`` and the fake embedder and token counter.
+
+    ``setattr`` is ``monkeypatch.setattr`` in tests (undone after each test),
+    or the builtin ``setattr`` in a throw-away subprocess. ``--model DIR`` still
+    goes through the real model check, so "not a model" errors stay real.
+    """
+    import indexer.build
+    import indexer.embedder
+    import indexer.model_files
+    import indexer.service
+
+    real_resolve = indexer.model_files.resolve_model
+
+    def resolve(model_dir: Path | None) -> ModelInfo:
+        return model if model_dir is None else real_resolve(model_dir)
+
+    def embedder(info: ModelInfo, *_: Any, **__: Any) -> SlowFakeEmbedder:
+        return SlowFakeEmbedder(info.dim, delay)
+
+    setattr(indexer.model_files, "resolve_model", resolve)
+    setattr(indexer.build, "resolve_model", resolve)
+    setattr(indexer.service, "resolve_model", resolve)
+    setattr(indexer.build, "default_embedder", embedder)
+    setattr(indexer.build, "HFTokenCounter", lambda _path: WordCounter())
+    # The query side: the real query_embedder runs (model checks included) and
+    # gets the fake where it would load sentence-transformers.
+    setattr(indexer.embedder, "SentenceTransformerEmbedder", embedder)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one ``notes-qa`` run printed and returned."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return self.err.strip().splitlines()
+
+    def warnings(self) -> list[str]:
+        return [line for line in self.err_lines if line.startswith("notes-qa: warning: ")]
+
+
+class FakeCLI:
+    """Runs ``indexer.cli.main.main`` in-process with the fake model; see ``use_fake_model``."""
+
+    def __init__(self, monkeypatch: Any, capsys: Any, root: Path) -> None:
+        self.capsys = capsys
+        self.root = root
+        self.model = fake_model_info(root / "fake-model")
+        use_fake_model(monkeypatch.setattr, self.model)
+        monkeypatch.setenv("NOTES_QA_CACHE", str(root / "cache"))
+        for name in ("NOTES_QA_CORPUS", "NOTES_QA_INDEX", "NOTES_QA_MODEL"):
+            monkeypatch.delenv(name, raising=False)
+
+    def __call__(self, *argv: str) -> Outcome:
+        from indexer.cli.main import main
+
+        self.capsys.readouterr()
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse errors
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = self.capsys.readouterr()
+        return Outcome(code, out, err)
+
+
+def record(case: str, outcome: Outcome) -> None:
+    """Append a case to the JSONL file named by NOTES_QA_CASE_TABLE (to print the table of cases)."""
+    target = os.environ.get("NOTES_QA_CASE_TABLE")
+    if target:
+        lines = outcome.err_lines
+        message = next((x for x in lines if x.startswith("notes-qa: error:")), None) or (lines[0] if lines else "")
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"case": case, "code": outcome.code, "message": message}) + "\n")
+
+
+def assert_clean_error(outcome: Outcome, code: int, *needles: str, case: str = "") -> None:
+    """One line on stderr naming the problem, the documented exit code, no traceback."""
+    record(case or " ".join(needles), outcome)
+    assert "Traceback" not in outcome.err, outcome.err
+    assert outcome.code == code, (outcome.code, outcome.err)
+    assert len(outcome.err_lines) == 1, outcome.err
+    line = outcome.err_lines[0]
+    assert line.startswith("notes-qa: error: "), line
+    for needle in needles:
+        assert needle in line, (needle, line)
+    assert all(ch.isprintable() for ch in line), line
+
+
+def assert_ok(outcome: Outcome, *warnings: str, case: str = "") -> None:
+    """Exit 0, no error, no traceback, and each of ``warnings`` in some warning line."""
+    record(case or "ok", outcome)
+    assert "Traceback" not in outcome.err, outcome.err
+    assert outcome.code == 0, (outcome.code, outcome.err)
+    assert all(line.startswith("notes-qa: warning: ") for line in outcome.err_lines), outcome.err
+    for needle in warnings:
+        assert any(needle in line for line in outcome.warnings()), (needle, outcome.err)
+
+
+def _main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="reliability_support")
+    parser.add_argument("command", choices=("build", "cli"))
+    parser.add_argument("rest", nargs="*")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per embedding batch")
+    parser.add_argument("--model-dir", type=Path, default=Path("/nonexistent-fake-model"))
+    parser.add_argument("--full", action="store_true", help="build: embed everything again")
+    cli_args: list[str] = []
+    if "--" in argv:  # everything after -- goes to notes-qa
+        at = argv.index("--")
+        argv, cli_args = argv[:at], argv[at + 1 :]
+    args = parser.parse_args(argv)
+    model = fake_model_info(args.model_dir)
+    use_fake_model(setattr, model, delay=args.delay)
+    if args.command == "cli":
+        from indexer.cli.main import main
+
+        return main(args.rest + cli_args)
+    from indexer.build import build_index
+    from indexer.settings import ChunkerSettings, Settings
+
+    corpus, index = (Path(p) for p in args.rest)
+    settings = Settings(
+        corpus_dir=corpus,
+        index_dir=index,
+        cache_dir=index.parent / "cache",
+        chunker=ChunkerSettings(target_tokens=64, max_tokens=64),
+    )
+    report = build_index(
+        settings,
+        full=args.full,
+        embedder=SlowFakeEmbedder(64, args.delay),
+        token_counter=WordCounter(),
+        model=model,
+        wait_seconds=60,
+    )
+    print(f"built {report.chunks} chunks", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
