@@ -1,7 +1,10 @@
-"""The notes-qa terminal app (Textual). The engine lives in ``indexer``."""
+"""The notes-qa terminal app (Textual). The engine lives in ``indexer``; ``tui`` imports it, never the reverse."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -9,20 +12,27 @@ if TYPE_CHECKING:
 
 
 def run_app(settings: Settings) -> int:
-    """Open the app over ``settings`` (a simple prompt until the Textual app lands)."""
-    from indexer.cli.output import format_result
-    from indexer.errors import NotesQAError
-    from indexer.service import open_searcher
+    """Open the app over ``settings`` and return its exit code."""
+    # Keep model libraries from printing progress bars over the screen.
+    for name, value in (("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
+                        ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(name, value)
+    from .app import create_app
+    from .engine import IndexEngine
 
-    searcher = open_searcher(settings).searcher
-    while True:
-        try:
-            question = input("question> ")
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        if question.strip():
-            try:
-                print(format_result(searcher.search(question), settings.corpus_dir))
-            except NotesQAError as exc:
-                print(f"error: {exc}")
+    app = create_app(IndexEngine(settings))
+    # Our own loop rather than asyncio.run(), which would wait for a running build
+    # thread (it cannot be interrupted) before the process could end.
+    loop = asyncio.new_event_loop()
+    app.run(loop=loop)
+    code = app.return_code or 0
+    if app.building:
+        # A build only ever swaps in a complete index, so stopping it halfway is safe.
+        print("notes-qa: quit during an index build; the build was stopped and the previous index is kept",
+              file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+    return code

@@ -1,0 +1,287 @@
+"""The notes-qa app: holds the engine, runs searches and builds in workers.
+
+Build it with ``create_app(engine)``; the CLI and the tests both do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from indexer.errors import NotesQAError
+from indexer.safe_text import safe_text
+
+from .editor import open_in_editor
+from .messages import BuildProgress, EngineFailed, EngineReady, QuestionAsked, QuestionEdited, SearchDone, SearchFailed
+from .screens.help import HelpScreen
+from .screens.main import MainScreen
+from .widgets.question import QuestionBox
+from .widgets.results import ResultsList
+from .widgets.status import StatusBar
+
+if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+    from textual.screen import Screen
+    from textual.timer import Timer
+
+    from indexer.models import Hit
+    from indexer.search import Searcher
+
+    from .engine import Engine
+
+MODES = ("hybrid", "dense", "keyword")  # = indexer.search.MODES (a test checks); not imported, to paint sooner
+#: Actions keyed by letters: hidden while the question box has focus (the letters type there).
+LETTER_ACTIONS = {"quit_app", "help", "cycle_mode", "rebuild", "open_editor", "copy_snippet"}
+
+
+def _unexpected(exc: BaseException) -> str:
+    return f"unexpected error: {type(exc).__name__}: {exc}; please report it (the app keeps running)"
+
+
+class NotesQAApp(App[int]):
+    TITLE = "notes-qa"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "quit", "Quit", priority=True, show=False),
+        Binding("q", "quit_app", "Quit", key_display="q/^c"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("f1", "help_anywhere", "Help", show=False),  # F1 works in the question box too
+        Binding("o", "open_editor", "Open"),
+        Binding("y", "copy_snippet", "Copy"),
+        Binding("m", "cycle_mode", "Mode"),
+        Binding("r", "rebuild", "Rebuild"),
+    ]
+
+    def __init__(self, engine: Engine, *, k: int = 10, debounce: float = 0.25) -> None:
+        super().__init__()
+        self.engine = engine
+        self.k = k
+        self.debounce = debounce
+        self.mode = MODES[0]
+        self.searcher: Searcher | None = None
+        self.building = False
+        self.question = ""
+        self._serial = 0
+        self._pending: Timer | None = None
+        self._focus_results = False
+
+    @property
+    def idle(self) -> bool:
+        """No build, search or debounced search under way."""
+        return not self.building and self._pending is None and not any(w.is_running for w in self.workers)
+
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen()
+
+    # -- widgets ------------------------------------------------------------
+
+    @property
+    def status(self) -> StatusBar:
+        return self.screen_stack[0].query_one(StatusBar)
+
+    @property
+    def results(self) -> ResultsList:
+        return self.screen_stack[0].query_one(ResultsList)
+
+    @property
+    def selected_hit(self) -> Hit | None:
+        if not self.screen_stack or not self.screen_stack[0].is_mounted:
+            return None
+        return self.results.selected_hit
+
+    def on_ready(self) -> None:
+        """The window has painted: now load the model and the index, in a worker."""
+        self.status.mode(self.mode)
+        self.status.say("Loading the model and the index…", busy=True)
+        self.building = True
+        self._load(rebuild=False)
+
+    def tell(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+             timeout: float | None = None) -> None:
+        """A notification whose text is shown literally (it may quote notes, paths or errors)."""
+        self.notify(safe_text(message, keep_newlines=False), title=title, severity=severity, timeout=timeout,
+                    markup=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in LETTER_ACTIONS and isinstance(self.focused, QuestionBox):
+            return False
+        if action in ("open_editor", "copy_snippet") and self.selected_hit is None:
+            return None
+        return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    # -- loading and rebuilding ---------------------------------------------
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        self.post_message(BuildProgress(stage, done, total))
+
+    @work(thread=True, exclusive=True, group="engine")
+    def _load(self, rebuild: bool) -> None:
+        try:
+            opened = self.engine.rebuild(self._progress) if rebuild else self.engine.open(self._progress)
+        except NotesQAError as exc:
+            self.post_message(EngineFailed(str(exc), rebuild))
+        except Exception as exc:  # the app must not die: report and keep running
+            self.log.error(repr(exc))
+            self.post_message(EngineFailed(_unexpected(exc), rebuild))
+        else:
+            self.post_message(EngineReady(opened, rebuild))
+
+    @on(BuildProgress)
+    def _when_build_progress(self, event: BuildProgress) -> None:
+        what = "Rebuilding" if self.searcher is not None else "Building"
+        if event.stage == "chunking" and event.done >= event.total:
+            # Next comes the model (seconds, with no steps to count), then embedding.
+            self.status.say(f"{what} the index: {event.total} notes chunked; loading the model…", busy=True)
+            self.status.progress(0, None)
+            return
+        self.status.say(f"{what} the index: {event.stage} {event.done}/{event.total}", busy=True)
+        self.status.progress(event.done, event.total)
+
+    @on(EngineReady)
+    def _when_engine_ready(self, event: EngineReady) -> None:
+        self.building = False
+        self.searcher = event.opened.searcher
+        self.status.hide_progress()
+        report = event.opened.built
+        if report is not None:
+            verb = "Rebuilt" if event.rebuilt else "Built"
+            self.tell(f"{verb} the index: {report.files} notes, {report.chunks} chunks "
+                      f"({report.embedded} texts embedded, {report.reused} reused) in {report.seconds:.1f} s", title="Index")
+        for note in (*event.opened.notes, *(report.warnings if report else ())):
+            self.tell(note, severity="warning", timeout=8)
+        self.status.say(f"Ready: {self.searcher.size} chunks")
+        if self.question.strip():
+            self._search_now(self.question)
+
+    @on(EngineFailed)
+    def _when_engine_failed(self, event: EngineFailed) -> None:
+        self.building = False
+        self.status.hide_progress()
+        what = "Rebuild failed" if event.rebuilding else "Cannot open the index"
+        self.tell(event.error, title=what, severity="error", timeout=12)
+        if self.searcher is not None:
+            self.status.say(f"{what}; still answering from the previous index", error=True)
+        else:
+            self.status.say(f"{event.error} — then press r", error=True)
+
+    def action_rebuild(self) -> None:
+        if self.building:
+            self.tell("The index is already being built.", severity="warning")
+            return
+        self.building = True
+        self.status.say("Rebuilding the index…", busy=True)
+        self._load(rebuild=True)
+
+    # -- searching ----------------------------------------------------------
+
+    @on(QuestionEdited)
+    def _when_question_edited(self, event: QuestionEdited) -> None:
+        self.question = event.question
+        self._cancel_pending()
+        if not event.question.strip():
+            self._serial += 1  # drop answers still on their way
+            self.results.clear()
+        elif self.searcher is not None:
+            self._pending = self.set_timer(self.debounce, lambda: self._debounced(event.question))
+
+    @on(QuestionAsked)
+    def _when_question_asked(self, event: QuestionAsked) -> None:
+        self.question = event.question
+        self._cancel_pending()
+        if not event.question.strip():
+            self.tell('Type a question first, e.g. "How big can a DynamoDB item be?"', severity="warning")
+            return
+        self._focus_results = True
+        if self.searcher is None:
+            self.status.say("The question will be answered when the index is ready…", busy=True)
+            return
+        self._search_now(event.question)
+
+    def _debounced(self, question: str) -> None:
+        self._pending = None
+        self._search_now(question)
+
+    def _cancel_pending(self) -> None:
+        if self._pending is not None:
+            self._pending.stop()
+            self._pending = None
+
+    def _search_now(self, question: str) -> None:
+        if self.searcher is None:
+            return
+        self._serial += 1
+        self._search(self.searcher, self._serial, question, self.mode)
+
+    @work(thread=True, exclusive=True, group="search")
+    def _search(self, searcher: Searcher, serial: int, question: str, mode: str) -> None:
+        try:
+            result = searcher.search(question, k=self.k, mode=mode)
+        except NotesQAError as exc:
+            self.post_message(SearchFailed(serial, str(exc)))
+        except Exception as exc:  # the app must not die: report and keep running
+            self.log.error(repr(exc))
+            self.post_message(SearchFailed(serial, _unexpected(exc)))
+        else:
+            self.post_message(SearchDone(serial, result))
+
+    @on(SearchDone)
+    def _when_search_done(self, event: SearchDone) -> None:
+        if event.serial != self._serial:
+            return
+        result = event.result
+        self.results.show(result)
+        count = len(result.hits)
+        self.status.say(f"{count} result{'s' if count != 1 else ''}" if count else "No results; try other words")
+        if self._focus_results and count:
+            self.results.focus()
+        self._focus_results = False
+        self.refresh_bindings()
+
+    @on(SearchFailed)
+    def _when_search_failed(self, event: SearchFailed) -> None:
+        if event.serial == self._serial:
+            self.tell(event.error, title="Search failed", severity="error")
+            self.status.say("Search failed", error=True)
+
+    def action_cycle_mode(self) -> None:
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        self.status.mode(self.mode)
+        if self.question.strip():
+            self._search_now(self.question)
+
+    # -- the selected hit ---------------------------------------------------
+
+    def action_copy_snippet(self) -> None:
+        hit = self.selected_hit
+        if hit is not None:
+            self.copy_to_clipboard(hit.snippet.text)
+            self.tell(f"Copied the snippet of {hit.chunk.path}:{hit.snippet.start_line}", timeout=3)
+
+    def action_open_editor(self) -> None:
+        hit = self.selected_hit
+        if hit is not None:
+            open_in_editor(self, Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve(), hit.snippet.start_line)
+
+    # -- the rest -----------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_help_anywhere(self) -> None:
+        self.action_help()
+
+    def action_quit_app(self) -> None:
+        self.exit(0)
+
+
+def create_app(engine: Engine, *, k: int = 10, debounce: float = 0.25) -> NotesQAApp:
+    """The one way to build the app: hand it an engine (the real one, or a test's)."""
+    return NotesQAApp(engine, k=k, debounce=debounce)

@@ -1,0 +1,95 @@
+"""What the app needs from the engine, and the real implementation.
+
+The app only knows the ``Engine`` protocol: the CLI hands it an ``IndexEngine``
+over the user's settings, the tests one with a fake embedder. ``indexer`` is
+imported inside the methods, which run in a worker thread, so the window
+paints before any of it loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from indexer.embedder import Embedder
+    from indexer.model_files import ModelInfo
+    from indexer.service import OpenedSearcher
+    from indexer.settings import Settings
+
+#: progress(stage, done, total), called from the worker thread.
+Progress = Callable[[str, int, int], None]
+
+
+class Engine(Protocol):
+    """Opens (building if missing or stale) and rebuilds the index. Runs off the UI thread."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def open(self, progress: Progress) -> OpenedSearcher: ...
+
+    def rebuild(self, progress: Progress) -> OpenedSearcher: ...
+
+
+class IndexEngine:
+    """The engine over ``settings``: ``indexer.service.open_searcher`` and ``indexer.build.build_index``.
+
+    ``embedder``, ``token_counter`` and ``model`` default to the real model;
+    tests pass deterministic fakes.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        token_counter: Any = None,
+        model: ModelInfo | None = None,
+    ) -> None:
+        self._settings = settings
+        self.embedder = embedder
+        self.token_counter = token_counter
+        self.model = model
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def open(self, progress: Progress) -> OpenedSearcher:
+        """Load the index, building it first if missing or stale; rebuild it if its files are damaged."""
+        from indexer import errors
+        from indexer.service import open_searcher
+
+        try:
+            return open_searcher(
+                self._settings,
+                embedder=self.embedder,
+                progress=progress,
+                token_counter=self.token_counter,
+                model=self.model,
+            )
+        except errors.IndexFileError as exc:
+            # A damaged build is only found when its files are checked on loading.
+            locked = getattr(errors, "IndexLockedError", None)
+            if locked is not None and isinstance(exc, locked):
+                raise
+            note = f"the index could not be used ({exc}), so it was rebuilt from the notes"
+            return self.rebuild(progress, full=True, notes=(note,))
+
+    def rebuild(self, progress: Progress, *, full: bool = False, notes: tuple[str, ...] = ()) -> OpenedSearcher:
+        """Refresh the index (re-embedding only changed text unless ``full``), then load it."""
+        from indexer.build import build_index
+        from indexer.service import OpenedSearcher, open_searcher
+
+        report = build_index(
+            self._settings,
+            full=full,
+            embedder=self.embedder,
+            token_counter=self.token_counter,
+            model=self.model,
+            progress=progress,
+            wait_seconds=600,
+        )
+        opened = open_searcher(self._settings, embedder=self.embedder, auto_build=False)
+        return OpenedSearcher(opened.searcher, report, notes + opened.notes)
