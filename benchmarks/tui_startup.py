@@ -2,7 +2,7 @@
 
 Not a test (pytest does not collect it). Run from the repo root, with an index already built:
 
-    .venv/bin/python tests/tui/measure_startup.py [--runs 7] [--index index] [--corpus corpus]
+    .venv/bin/python benchmarks/tui_startup.py [--runs 7] [--index index] [--corpus corpus]
 
 Each run starts ``notes-qa tui`` in a fresh 100x30 tmux pane, polls ``capture-pane``
 every 10 ms until the question box is on screen (first paint), types the question
