@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/bench_query.py
 
 snapshots: $(STAMP)
 	$(PY) -m pytest tests/tui --snapshot-update -q
