@@ -127,6 +127,20 @@ def main() -> int:
         embed_ms.append((time.perf_counter() - start) * 1000)
     results["warm_embed_only_ms"] = {k: round(v, 3) for k, v in percentiles(embed_ms).items()}
     results["encoder"] = searcher.embedder.kind
+    # Baseline in the same run: the same questions embedded by sentence-transformers (torch).
+    from sentence_transformers import SentenceTransformer
+
+    from indexer.model_files import resolve_model
+
+    model = SentenceTransformer(str(resolve_model(None).path), device="cpu")
+    for q in questions[:10]:
+        model.encode([q])
+    torch_ms = []
+    for q in questions[:100]:
+        start = time.perf_counter()
+        model.encode([q])
+        torch_ms.append((time.perf_counter() - start) * 1000)
+    results["warm_embed_torch_ms"] = {k: round(v, 3) for k, v in percentiles(torch_ms).items()}
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -135,6 +149,9 @@ def main() -> int:
     print(f"| cold ask, new process to answer (median of {args.runs}) | {c['median_s']:.2f} s "  # type: ignore[index]
           f"(import sentence-transformers alone: {c['baseline_import_sentence_transformers_s']:.2f} s) |")  # type: ignore[index]
     print(f"| warm query p50 / p95 / p99 ({w['n']:.0f} questions) | {w['p50']:.2f} / {w['p95']:.2f} / {w['p99']:.2f} ms |")  # type: ignore[index]
+    e, t = results["warm_embed_only_ms"], results["warm_embed_torch_ms"]
+    print(f"| query embedding p50: ONNX / sentence-transformers (100 questions) | {e['p50']:.2f} / {t['p50']:.2f} ms "  # type: ignore[index]
+          f"({t['p50'] / e['p50']:.1f}x) |")  # type: ignore[index]
     print(f"| full index (--full, median of 3) | {f['median_s']:.2f} s |")  # type: ignore[index]
     print(f"| incremental index after a one-line edit (median of {args.runs}) | {inc['median_s']:.2f} s |")  # type: ignore[index]
     print(f"| peak RSS: ask / index | {c['max_rss_mb']:.0f} MB / {f['max_rss_mb']:.0f} MB |")  # type: ignore[index]

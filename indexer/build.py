@@ -239,20 +239,17 @@ def _write_build(
     manifest["store"] = store.spec.to_json()
     manifest["files"] = {p.name: _synced_sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
     write_json(tmp / "manifest.json", manifest)
-    _fsync_dir(tmp)
+    _fsync(tmp)
 
 
 def _synced_sha256(path: Path) -> str:
     """Flush ``path`` to disk, then hash it (a crash never leaves a renamed, unwritten file)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync(path)
     return sha256_file(path)
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder (its entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -268,7 +265,7 @@ def _swap_in(index_root: Path, tmp: Path, stamp: str) -> Path:
         link_tmp.unlink()
     os.symlink(final.name, link_tmp)
     os.replace(link_tmp, index_root / CURRENT)  # atomic: readers see old or new
-    _fsync_dir(index_root)
+    _fsync(index_root)
     return final
 
 

@@ -121,7 +121,7 @@ def test_ctrl_c_during_index_keeps_the_old_index(tmp_path: Path) -> None:
     model = fake_model_info(Path("/nonexistent-fake-model"))
     build_index(settings_for(corpus, index), embedder=FakeEmbedder(), token_counter=WordCounter(), model=model)
     old = current_build(index)
-    process = helper("cli", "--delay", "0.3", "--", "index", "--full", "--corpus", str(corpus), "--index", str(index))
+    process = helper("cli", "--delay", "3", "--", "index", "--full", "--corpus", str(corpus), "--index", str(index))
     wait_for_lock(index, process.pid)
     time.sleep(0.4)  # embedding by now
     process.send_signal(signal.SIGINT)

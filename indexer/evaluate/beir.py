@@ -8,7 +8,6 @@ the dataset files' hashes and the model fingerprint.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EvalError
+from .jsonl import json_object
 from .metrics import mean, mrr_at, ndcg_at, percentile, recall_at
 
 if TYPE_CHECKING:
@@ -41,11 +41,8 @@ def _jsonl(path: Path, what: str) -> list[dict[str, Any]]:
     for number, line in _lines(path):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalError(f"{path} line {number}: bad JSON ({exc.msg})") from exc
-        if not isinstance(record, dict) or "_id" not in record:
+        record = json_object(path, number, line)
+        if "_id" not in record:
             raise EvalError(f'{path} line {number}: a {what} needs an "_id"')
         records.append(record)
     return records

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EvalError
+from .jsonl import json_object
 
 _SPACE = re.compile(r"\s+")
 
@@ -47,12 +47,7 @@ def load_questions(path: Path) -> list[Question]:
     for number, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalError(f"{path} line {number}: bad JSON ({exc.msg})") from exc
-        if not isinstance(record, dict):
-            raise EvalError(f"{path} line {number}: expected a JSON object")
+        record = json_object(path, number, line)
         qid, question, evidence = record.get("id"), record.get("question"), record.get("evidence")
         if not isinstance(qid, (str, int)) or str(qid) == "":
             raise EvalError(f'{path} line {number}: missing "id"')
