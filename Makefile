@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	# The CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
+	# Bytecode up front: some shells set PYTHONDONTWRITEBYTECODE, which would recompile every start.
+	$(PY) -m compileall -q indexer tui > /dev/null
 	touch $(STAMP)
 
 run: $(STAMP)

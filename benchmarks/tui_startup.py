@@ -15,12 +15,16 @@ last screen.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_facts  # noqa: E402
 
 QUESTION = "How big can a DynamoDB item be?"
 ANSWER = "Maximum size of an item is 400KB"
@@ -85,6 +89,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--index", default="index")
     parser.add_argument("--corpus", default="corpus")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "tui_startup.json")
     parser.add_argument("--show", action="store_true", help="print the screen of the last run")
     parser.add_argument("--baseline", action="store_true",
                         help="also time the paint of a bare Textual app (one Static), the floor on this machine")
@@ -93,13 +98,21 @@ def main() -> int:
     command = f"cd {shlex.quote(str(Path.cwd()))} && {shlex.quote(str(exe))} tui --index {shlex.quote(args.index)} " \
               f"--corpus {shlex.quote(args.corpus)}"
     runs = [one_run(command) for _ in range(args.runs)]
+    results: dict[str, object] = {"machine": machine_facts(), "runs": args.runs, "question": QUESTION}
     for name, values in zip(("first paint", "first answer", "warm answer"), zip(*(r[:3] for r in runs))):
         print(f"{name:13} median {statistics.median(values):.3f} s  (min {min(values):.3f}, max {max(values):.3f})")
+        results[name.replace(" ", "_") + "_s"] = {"median": round(statistics.median(values), 3),
+                                                  "runs": [round(v, 3) for v in values]}
     if args.baseline:
         bare = (f"{shlex.quote(sys.executable)} -c 'from textual.app import App; from textual.widgets import Static\n"
                 f"class A(App):\n    def compose(self):\n        yield Static(\"{PAINTED}\")\nA().run()'")
         values = [paint_only(bare) for _ in range(args.runs)]
         print(f"bare Textual  median {statistics.median(values):.3f} s  (min {min(values):.3f}, max {max(values):.3f})")
+        results["bare_textual_paint_s"] = {"median": round(statistics.median(values), 3),
+                                           "runs": [round(v, 3) for v in values]}
+    results["screen_after_second_question"] = runs[-1][3]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
     if args.show:
         print(runs[-1][3])
     return 0

@@ -52,7 +52,7 @@ def query_embedder(manifest: dict[str, Any], settings: Settings) -> tuple[Embedd
         record = cached_onnx(model, settings.cache_dir)
         if record is not None and record.sha256 == query.get("sha256"):
             return OnnxEmbedder(model, record.path), ()
-        note = "the fast query encoder is missing or altered; using sentence-transformers (slower)"
+        note = "the fast query encoder is missing or altered; using sentence-transformers (slower); restore it with: notes-qa index"
         return SentenceTransformerEmbedder(model), (note,)
     return SentenceTransformerEmbedder(model), ()
 

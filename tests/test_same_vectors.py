@@ -54,3 +54,27 @@ def test_onnx_and_sentence_transformers_build_the_same_index(tmp_path: Path, mod
         b = Searcher(onnx, fast).search(question, k=5)
         assert [h.chunk.id for h in a.hits] == [h.chunk.id for h in b.hits], question
         assert [h.snippet.text for h in a.hits] == [h.snippet.text for h in b.hits], question
+
+
+def test_a_lost_query_encoder_falls_back_and_index_restores_it(tmp_path: Path, model_cache: Path) -> None:
+    from indexer.service import query_embedder
+
+    model = resolve_model(None)
+    record = ensure_onnx(model, model_cache)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ROOT / "corpus" / "cache.md", corpus / "cache.md")
+    built_with = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=model_cache)
+    build_index(built_with, embedder=OnnxEmbedder(model, record.path), model=model)
+    before = load_index(built_with.index_dir).store.vectors()
+
+    emptied = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=tmp_path / "empty-cache")
+    embedder, notes = query_embedder(load_index(emptied.index_dir).manifest, emptied)
+    assert embedder.kind == "sentence-transformers"
+    assert len(notes) == 1 and "restore it with: notes-qa index" in notes[0]
+
+    build_index(emptied, model=model)  # what `notes-qa index` does: export again, reuse every vector
+    after = load_index(emptied.index_dir)
+    embedder, notes = query_embedder(after.manifest, emptied)
+    assert embedder.kind == "onnx" and notes == ()
+    np.testing.assert_array_equal(after.store.vectors(), before)
