@@ -194,10 +194,11 @@ def _query_encoder_record(embedder: Embedder, model: ModelInfo, cache_dir: Path)
 
 def _embed(
     embedder: Embedder, texts: list[str], cache: dict[str, np.ndarray], progress: ProgressFn | None
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, int, int]:
     import numpy as np
 
     keys = [text_key(t) for t in texts]
+    reused = sum(k in cache for k in keys)  # texts whose vector comes from the previous build
     todo = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
     batch = 256
     for start in range(0, len(todo), batch):
@@ -208,8 +209,8 @@ def _embed(
         if progress:
             progress("embedding", min(start + batch, len(todo)), len(todo))
     if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32), 0
-    return np.ascontiguousarray(np.stack([cache[k] for k in keys]), dtype=np.float32), len(todo)
+        return np.zeros((0, embedder.dim), dtype=np.float32), 0, 0
+    return np.ascontiguousarray(np.stack([cache[k] for k in keys]), dtype=np.float32), len(todo), reused
 
 
 def _write_build(
@@ -342,7 +343,7 @@ def build_index(
         if embedder.dim != model.dim:
             raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
         all_texts = [c.embed_text() for c in chunks] + [t for _, _, t in lines]
-        vectors, embedded = _embed(embedder, all_texts, cache, progress)
+        vectors, embedded, reused = _embed(embedder, all_texts, cache, progress)
         chunk_vectors, line_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
         tmp = index_root / f"tmp-{stamp}"
@@ -375,7 +376,7 @@ def build_index(
                     "files": {n.rel: {"sha256": n.sha256, "size": n.size} for n in corpus.notes},
                 },
                 "counts": {"files": len(corpus.notes), "chunks": len(chunks), "lines": len(lines)},
-                "build": {"embedded": embedded, "reused": len(all_texts) - embedded, "mode": reason},
+                "build": {"embedded": embedded, "reused": reused, "mode": reason},
             }
             _write_build(tmp, chunks, chunk_vectors, lines, line_vectors, manifest, keyword)
             final = _swap_in(index_root, tmp, stamp)
@@ -397,7 +398,7 @@ def build_index(
         chunks=len(chunks),
         lines=len(lines),
         embedded=embedded,
-        reused=len(all_texts) - embedded,
+        reused=reused,
         seconds=time.perf_counter() - started,
         full=full or not cache,
         reason=reason,

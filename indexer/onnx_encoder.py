@@ -326,6 +326,8 @@ def export_onnx(model_dir: Path, out_path: Path, *, opset: int | None = None) ->
     out_path = Path(out_path)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no second progress bar on stderr
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import torch
     from sentence_transformers import SentenceTransformer
 

@@ -79,6 +79,10 @@ def test_incremental_rebuild_reuses_vectors_and_equals_full(notes_settings: Sett
     report = build(notes_settings, fake_model, embedder=embedder)
     assert report.reason == "incremental"
     assert 0 < report.embedded < 6  # only the changed chunk and the new line
+    texts = report.chunks + report.lines
+    assert texts - report.embedded <= report.reused < texts  # the rest came from the previous build
+    again = build(notes_settings, fake_model)
+    assert (again.embedded, again.reused) == (0, texts)
     incremental = load_index(notes_settings.index_dir)
     build(notes_settings, fake_model, full=True)
     full = load_index(notes_settings.index_dir)

@@ -39,7 +39,14 @@ def helper(*args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1"),
+        # As in a terminal: a run started in the background (`make test &`) inherits an
+        # ignored SIGINT, and Ctrl+C would never reach the helper.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def make_corpus(folder: Path, notes: int = 40) -> Path:
