@@ -112,3 +112,23 @@ def test_batch_with_a_bad_line_names_it(workspace: tuple[Path, dict[str, str]]) 
     batch.write_text('{"question": "ok"}\n{"question": \n')
     done = run(["ask", "--batch", str(batch)], env)
     assert done.returncode == 2 and "line 2" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_question_never_loads_torch_or_sentence_transformers(workspace: tuple[Path, dict[str, str]]) -> None:
+    _, env = workspace
+    assert run(["index"], env).returncode == 0  # fresh: this ask only answers (a rebuild may use more)
+    probe = (
+        "import json, sys\n"
+        "from indexer.cli.main import main\n"
+        "try:\n"
+        "    code = main(['ask', '--json', '-k', '1', 'How big can a DynamoDB item be?'])\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'bm25s', 'textual')"
+        " if m in sys.modules)\n"
+        "print(json.dumps({'code': code, 'heavy': heavy, 'onnx': 'onnxruntime' in sys.modules}), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=600)
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "heavy": [], "onnx": True}, done.stderr
+    assert "400KB" in done.stdout
