@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer.build import build_index
@@ -107,6 +108,28 @@ def test_beir_pipeline_on_a_tiny_dataset(tmp_path: Path) -> None:
         metrics = score_runs(runs, data.qrels)
         assert metrics["ndcg@10"] == 1.0, (mode, runs)
         assert len(latencies) == 2
+
+
+def test_beir_cache_is_reused_checked_and_rebuilt_when_damaged(tmp_path: Path) -> None:
+    data = load_beir(make_beir(tmp_path / "beir"))
+    first = FakeEmbedder()
+    beir_index(data, first, tmp_path / "cache")
+    assert first.texts_embedded == 3
+    again = FakeEmbedder()
+    index = beir_index(data, again, tmp_path / "cache")
+    assert again.texts_embedded == 0 and index.vectors.shape == (3, 64)  # read from the cache
+
+    (vectors,) = (tmp_path / "cache").rglob("vectors.npy")
+    raw = bytearray(vectors.read_bytes())
+    raw[-1] ^= 0xFF  # one flipped bit in the last vector: same size, still a valid .npy
+    vectors.write_bytes(bytes(raw))
+    warnings: list[str] = []
+    rebuilt = FakeEmbedder()
+    index = beir_index(data, rebuilt, tmp_path / "cache", warn=warnings.append)
+    assert rebuilt.texts_embedded == 3
+    assert len(warnings) == 1 and "vectors.npy does not match its checksum" in warnings[0]
+    np.testing.assert_array_equal(index.vectors, FakeEmbedder().embed(list(data.doc_texts)))
+    assert not [p for p in (tmp_path / "cache").rglob("*") if ".tmp-" in p.name]
 
 
 def test_beir_folder_without_qrels_is_refused(tmp_path: Path) -> None:

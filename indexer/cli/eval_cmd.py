@@ -78,7 +78,9 @@ def run_beir_eval(args: argparse.Namespace) -> int:
     embedder = default_embedder(model, settings.cache_dir)
     bar = ProgressBar()
     try:
-        index = beir_index(data, embedder, settings.cache_dir, progress=bar)
+        # --index names where the dataset's index is cached; by default under $NOTES_QA_CACHE.
+        root = args.index if args.index is not None else settings.cache_dir / "beir"
+        index = beir_index(data, embedder, root, progress=bar, warn=warn)
     finally:
         bar.close()
     results: dict[str, Any] = {}

@@ -8,13 +8,15 @@ the dataset files' hashes and the model fingerprint.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EvalError
+from ..errors import EvalError, IndexFileError
+from ..index_files import sha256_file
 from .jsonl import json_object
 from .metrics import mean, mrr_at, ndcg_at, percentile, recall_at
 
@@ -108,8 +110,8 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
         raise EvalError(f"{qrels_path} has no usable judgements ({why}); check its ids against corpus.jsonl and queries.jsonl")
     digest = hashlib.sha256()
     for name in ("corpus.jsonl", "queries.jsonl"):
-        stat = (folder / name).stat()
-        digest.update(f"{name}:{stat.st_size}".encode())
+        digest.update(f"{name}:".encode())
+        digest.update(bytes.fromhex(sha256_file(folder / name)))
     digest.update(qrels_path.read_bytes())
     digest.update("\n".join(doc_ids[:50]).encode())
     return BeirData(doc_ids, texts, queries, qrels, tuple(warnings), digest.hexdigest()[:24])
@@ -121,35 +123,97 @@ class BeirIndex:
     keyword: Any  # KeywordIndex
 
 
+_CACHE_FORMAT = 1
+
+
 def beir_index(
-    data: BeirData, embedder: Embedder, cache_dir: Path, progress: Callable[[str, int, int], None] | None = None
+    data: BeirData,
+    embedder: Embedder,
+    root: Path,
+    progress: Callable[[str, int, int], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> BeirIndex:
+    """The dataset's vectors and BM25 matrix, cached under ``root`` and checked when read.
+
+    The cache folder holds ``vectors.npy``, ``bm25.*`` and a ``manifest.json`` with the
+    sha256 of each; it is written beside the old one and renamed into place when complete,
+    so an interrupted run never leaves a half-written cache. A cache that fails its check
+    is built again (with a warning), never used.
+    """
     import numpy as np
 
-    from ..keyword import KeywordIndex, build_keyword_index
+    from ..keyword import KeywordIndex
 
-    folder = cache_dir / "beir" / data.fingerprint / embedder.model_id.replace("/", "_")
-    vectors_path = folder / "vectors.npy"
-    if not (folder / "bm25.vocab.json").is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        build_keyword_index(list(data.doc_texts), folder)
-    if vectors_path.is_file():
-        vectors = np.load(vectors_path, allow_pickle=False)
-        if vectors.shape != (len(data.doc_ids), embedder.dim) or vectors.dtype != np.float32:
-            vectors_path.unlink()
-    if not vectors_path.is_file():
+    folder = root / data.fingerprint / embedder.model_id.replace("/", "_")
+    try:
+        cached = _checked_cache(folder, data, embedder)
+    except IndexFileError as exc:
+        if warn:
+            warn(f"{exc}; building it again")
+        cached = None
+    if cached is None:
+        _build_cache(folder, data, embedder, progress)
+    vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+    return BeirIndex(vectors, KeywordIndex.load(folder))
+
+
+def _checked_cache(folder: Path, data: BeirData, embedder: Embedder) -> Path | None:
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        return None
+    problem = f"the cached BEIR index in {folder} is damaged"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        files = manifest["files"]
+        expected = (manifest["format"], manifest["documents"], manifest["dim"], manifest["model"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexFileError(problem) from exc
+    if expected != (_CACHE_FORMAT, len(data.doc_ids), embedder.dim, embedder.model_id) or not isinstance(files, dict):
+        raise IndexFileError(f"the cached BEIR index in {folder} was made differently")
+    for name, digest in files.items():
+        path = folder / str(name)
+        if "/" in str(name) or not path.is_file() or sha256_file(path) != digest:
+            raise IndexFileError(f"{problem} ({name} does not match its checksum)")
+    return folder
+
+
+def _build_cache(
+    folder: Path, data: BeirData, embedder: Embedder, progress: Callable[[str, int, int], None] | None
+) -> None:
+    import os
+    import shutil
+
+    import numpy as np
+
+    from ..keyword import build_keyword_index
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f"{folder.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        build_keyword_index(list(data.doc_texts), tmp)
         parts = []
         batch = 256
         for start in range(0, len(data.doc_texts), batch):
             parts.append(embedder.embed(list(data.doc_texts[start : start + batch])))
             if progress:
                 progress("embedding", min(start + batch, len(data.doc_texts)), len(data.doc_texts))
-        vectors = np.concatenate(parts).astype(np.float32)
-        tmp = folder / "vectors.tmp.npy"
-        np.save(tmp, vectors, allow_pickle=False)
-        tmp.replace(vectors_path)
-    vectors = np.load(vectors_path, allow_pickle=False)
-    return BeirIndex(vectors, KeywordIndex.load(folder))
+        vectors = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, embedder.dim), np.float32)
+        np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
+        manifest = {
+            "format": _CACHE_FORMAT,
+            "documents": len(data.doc_ids),
+            "dim": embedder.dim,
+            "model": embedder.model_id,
+            "files": {p.name: sha256_file(p) for p in sorted(tmp.iterdir())},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 @dataclass(frozen=True)
