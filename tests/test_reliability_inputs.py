@@ -420,3 +420,15 @@ def test_beir_bad_corpus_line(cli: FakeCLI, built: list[str], tmp_path: Path) ->
     write(folder / "corpus.jsonl", '{"_id": "d1", "text": "x"}\n{"text": "no id"}\n')
     done = cli("eval", "--beir", str(folder), *built)
     assert_clean_error(done, EXIT_EVAL, "corpus.jsonl line 2", '"_id"', case="eval: BEIR document without _id")
+
+
+def test_beir_index_goes_where_index_says(cli: FakeCLI, tmp_path: Path) -> None:
+    folder = beir(tmp_path / "b", "q1\td1\t1\nq2\td2\t1\n")
+    target = tmp_path / "beir-index"
+    done = cli("eval", "--beir", str(folder), "--index", str(target))
+    assert done.code == 0, done.err
+    (vectors,) = target.rglob("vectors.npy")
+    assert (vectors.parent / "manifest.json").is_file()
+    vectors.write_bytes(vectors.read_bytes()[:-4])  # damaged: built again, with a warning
+    done = cli("eval", "--beir", str(folder), "--index", str(target))
+    assert done.code == 0 and "vectors.npy does not match its checksum); building it again" in done.err, done.err
