@@ -10,13 +10,12 @@ Two real encoders give the same vectors for the same model:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from .errors import ModelError
-from .model_files import ModelInfo
+from .model_files import ModelInfo, offline_model_env
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,11 +43,7 @@ class SentenceTransformerEmbedder:
 
     def _load(self):  # type: ignore[no-untyped-def]
         if self._st is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            # transformers draws its own "Loading weights" bar; ours is the only one on stderr.
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            offline_model_env()
             try:
                 from sentence_transformers import SentenceTransformer
 

@@ -7,12 +7,12 @@ holds its sha256, so a damaged or replaced file is never used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .index_files import sha256_file
 from .model_files import ModelInfo
 
 
@@ -24,14 +24,6 @@ class EncoderRecord:
 
     def to_json(self) -> dict[str, str]:
         return {"kind": self.kind, "file": str(self.path), "sha256": self.sha256}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def encoder_dir(model: ModelInfo, cache_dir: Path) -> Path:
@@ -64,7 +56,7 @@ def cached_onnx(model: ModelInfo, cache_dir: Path, *, check_hash: bool = True) -
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if check_hash and record.get("stamp") != stamp:
-        if file_sha256(onnx_path) != expected:
+        if sha256_file(onnx_path) != expected:
             return None
         _write_record(folder, dict(record, stamp=stamp))
     return EncoderRecord("onnx", onnx_path, expected)
@@ -90,7 +82,7 @@ def ensure_onnx(model: ModelInfo, cache_dir: Path) -> EncoderRecord:
     folder.mkdir(parents=True, exist_ok=True)
     onnx_path = folder / "model.onnx"
     export_onnx(model.path, onnx_path)  # verifies against sentence-transformers
-    digest = file_sha256(onnx_path)
+    digest = sha256_file(onnx_path)
     record = {
         "model_fingerprint": model.fingerprint,
         "model_path": str(model.path),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,21 @@ from typing import Any
 from .errors import ModelError
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+# Set before transformers / sentence-transformers load: never reach for a hub, and no
+# "Loading weights" bar of theirs beside ours on stderr. setdefault: the user may override.
+_MODEL_LIBRARY_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+}
+
+
+def offline_model_env() -> None:
+    """Make the model libraries offline and quiet (call before importing them)."""
+    for name, value in _MODEL_LIBRARY_ENV.items():
+        os.environ.setdefault(name, value)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from .model_files import offline_model_env
+
 __all__ = [
     "EncoderError",
     "OnnxEncoder",
@@ -324,10 +326,7 @@ def export_onnx(model_dir: Path, out_path: Path, *, opset: int | None = None) ->
     """
     model_dir = Path(model_dir)
     out_path = Path(out_path)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no second progress bar on stderr
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    offline_model_env()
     import torch
     from sentence_transformers import SentenceTransformer
 

@@ -13,10 +13,11 @@ if TYPE_CHECKING:
 
 def run_app(settings: Settings) -> int:
     """Open the app over ``settings`` and return its exit code."""
-    # Keep model libraries from printing progress bars over the screen.
-    for name, value in (("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
-                        ("TOKENIZERS_PARALLELISM", "false")):
-        os.environ.setdefault(name, value)
+    from indexer.model_files import offline_model_env
+
+    # Keep model libraries offline and from printing progress bars over the screen.
+    offline_model_env()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .app import create_app
     from .engine import IndexEngine
 

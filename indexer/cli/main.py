@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, NotesQAError
+from ..model_files import offline_model_env
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,8 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    offline_model_env()
     args = build_parser().parse_args(argv)
     try:
         if args.command == "index":

@@ -146,21 +146,22 @@ def beir_index(
 
     folder = root / data.fingerprint / embedder.model_id.replace("/", "_")
     try:
-        cached = _checked_cache(folder, data, embedder)
+        usable = _cache_is_usable(folder, data, embedder)
     except IndexFileError as exc:
         if warn:
             warn(f"{exc}; building it again")
-        cached = None
-    if cached is None:
+        usable = False
+    if not usable:
         _build_cache(folder, data, embedder, progress)
     vectors = np.load(folder / "vectors.npy", allow_pickle=False)
     return BeirIndex(vectors, KeywordIndex.load(folder))
 
 
-def _checked_cache(folder: Path, data: BeirData, embedder: Embedder) -> Path | None:
+def _cache_is_usable(folder: Path, data: BeirData, embedder: Embedder) -> bool:
+    """False when there is no cache yet; IndexFileError when there is one that fails its check."""
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
-        return None
+        return False
     problem = f"the cached BEIR index in {folder} is damaged"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -174,7 +175,7 @@ def _checked_cache(folder: Path, data: BeirData, embedder: Embedder) -> Path | N
         path = folder / str(name)
         if "/" in str(name) or not path.is_file() or sha256_file(path) != digest:
             raise IndexFileError(f"{problem} ({name} does not match its checksum)")
-    return folder
+    return True
 
 
 def _build_cache(
