@@ -28,6 +28,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_query.py
+	$(PY) benchmarks/bench_query.py --encoder int8
 
 snapshots: $(STAMP)
 	$(PY) -m pytest tests/tui --snapshot-update -q

@@ -1,6 +1,7 @@
 """Cold and warm question latency, and full / incremental index time, on the bundled notes.
 
-Usage: python benchmarks/bench_query.py [--runs 7] [--warm-rounds 5] [--out benchmarks/results/query.json]
+Usage: python benchmarks/bench_query.py [--encoder fp32|int8] [--runs 7] [--warm-rounds 5] [--out FILE]
+(default FILE: benchmarks/results/query.json, or query-int8.json with --encoder int8)
 
 - cold ask: a new `notes-qa ask` process per run (index present), wall time to exit, median of --runs;
   baseline in the same run: a process that only imports sentence-transformers (what a torch query path
@@ -62,16 +63,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--warm-rounds", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "query.json")
+    parser.add_argument("--encoder", choices=("fp32", "int8"), default="fp32", help="the index's encoder")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.out is None:
+        suffix = "" if args.encoder == "fp32" else f"-{args.encoder}"
+        args.out = ROOT / "benchmarks" / "results" / f"query{suffix}.json"
 
     work = Path(tempfile.mkdtemp(prefix="notes-qa-bench-"))
     shutil.copytree(ROOT / "corpus", work / "corpus")
     cache = os.environ.get("NOTES_QA_CACHE") or str(work / "cache")
     env = dict(os.environ, NOTES_QA_CORPUS=str(work / "corpus"), NOTES_QA_INDEX=str(work / "index"),
-               NOTES_QA_CACHE=cache, HF_HUB_OFFLINE="1")
+               NOTES_QA_CACHE=cache, HF_HUB_OFFLINE="1", NOTES_QA_ENCODER=args.encoder)
     cli = [sys.executable, "-m", "indexer"]
-    results: dict[str, object] = {"machine": machine_facts()}
+    results: dict[str, object] = {"machine": machine_facts(), "index_encoder": args.encoder}
 
     first, _ = timed([*cli, "index"], env)  # exports the ONNX encoder if the cache has none
     results["first_index_seconds"] = round(first, 3)
@@ -129,14 +134,14 @@ def main() -> int:
         **{k: round(statistics.median(r[k] for r in rounds), 3) for k in ("p50", "p95", "p99")},
         "questions": len(questions), "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rounds],
     }
-    results["encoder"] = searcher.embedder.kind
+    results["encoder"] = f"{searcher.embedder.kind} {searcher.embedder.variant}"
     # The same searches with the question vectors computed beforehand: what the pipeline costs
     # beyond the encoder (FAISS + BM25 + fusion + snippets).
     real = searcher.embedder
     vectors = {q: real.embed([q]) for q in questions}
 
     class Precomputed:
-        kind, dim = real.kind, real.dim
+        kind, dim, variant = real.kind, real.dim, real.variant
 
         def embed(self, texts: list[str]) -> object:
             return vectors[texts[0]]
@@ -177,7 +182,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     c, w, f, inc = results["cold_ask"], results["warm_query_ms"], results["full_index"], results["incremental_index"]
-    print("| measure | value |\n|---|---|")
+    print(f"index encoder: {args.encoder}\n| measure | value |\n|---|---|")
     print(f"| cold ask, new process to answer (median of {args.runs}) | {c['median_s']:.2f} s "  # type: ignore[index]
           f"(import sentence-transformers alone: {c['baseline_import_sentence_transformers_s']:.2f} s) |")  # type: ignore[index]
     print(f"| warm query p50 / p95 / p99 ({w['questions']} questions, median of {args.warm_rounds} rounds) | {w['p50']:.2f} / {w['p95']:.2f} / {w['p99']:.2f} ms |")  # type: ignore[index]

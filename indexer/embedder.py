@@ -5,7 +5,11 @@ Two real encoders give the same vectors for the same model:
   (torch; about 5 s to import) and is the reference;
 - ``OnnxEmbedder`` runs an ONNX export of the same weights with onnxruntime
   (no torch; a third of a second to start), checked against the reference
-  when it is exported. Queries and incremental rebuilds use it.
+  when it is exported. Indexing and questions use it.
+
+An embedder's ``variant`` says which vectors it gives: ``fp32`` (those of
+sentence-transformers) or ``int8`` (a quantized ONNX file: faster, close but not
+equal). An index is built and queried with one variant.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ class Embedder(Protocol):
     model_id: str
     dim: int
     kind: str  # "sentence-transformers", "onnx" or a test double's name
+    variant: str  # "fp32" (the reference vectors) or "int8"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 class SentenceTransformerEmbedder:
     kind = "sentence-transformers"
+    variant = "fp32"
 
     def __init__(self, model: ModelInfo, *, batch_size: int = 32) -> None:
         self.model = model
@@ -71,19 +77,66 @@ class SentenceTransformerEmbedder:
 
 
 class OnnxEmbedder:
+    """The ONNX encoder behind the Embedder protocol.
+
+    An ``int8`` file quantizes activations per batch (one scale for the whole
+    batch tensor), so a text's vector would depend on the texts batched with it.
+    Each text is therefore encoded on its own, which makes its vector the same at
+    index time and at question time. For throughput, large inputs are then spread
+    over one single-threaded session per core, which beats one multi-threaded
+    session on batches of one.
+    """
+
     kind = "onnx"
 
-    def __init__(self, model: ModelInfo, onnx_path: Path, *, batch_size: int = 32) -> None:
+    def __init__(self, model: ModelInfo, onnx_path: Path, *, variant: str = "fp32", batch_size: int = 8) -> None:
         from .onnx_encoder import EncoderError, OnnxEncoder
 
+        self.variant = variant
         self.model = model
         self.model_id = model.model_id
         self.dim = model.dim
-        self.batch_size = batch_size
+        # fp32: batch 8 measured faster than 32 on 2 cores (benchmarks/encode_throughput.py --sweep)
+        self.batch_size = 1 if variant == "int8" else batch_size
+        self._path = onnx_path
+        self._workers: list[OnnxEncoder] = []
         try:
             self._encoder = OnnxEncoder(onnx_path, model.path)
         except EncoderError as exc:
             raise ModelError(str(exc)) from exc
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self.batch_size == 1 and len(texts) >= _PARALLEL_FROM and _cores() > 1:
+            return self._embed_parallel(texts)
         return self._encoder.encode(texts, batch_size=self.batch_size)
+
+    def _embed_parallel(self, texts: Sequence[str]) -> np.ndarray:
+        from concurrent.futures import ThreadPoolExecutor
+
+        import numpy as np
+
+        from .onnx_encoder import OnnxEncoder
+
+        if not self._workers:  # onnxruntime releases the GIL while it runs
+            self._workers = [OnnxEncoder(self._path, self.model.path, threads=1) for _ in range(_cores())]
+        n = len(self._workers)
+        parts = [list(texts[i::n]) for i in range(n)]  # interleaved: similar lengths per worker
+        with ThreadPoolExecutor(n) as pool:
+            done = list(pool.map(lambda w, t: w.encode(t, batch_size=1), self._workers, parts))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, vectors in enumerate(done):
+            out[i::n] = vectors
+        return out
+
+
+#: Inputs this long are spread over per-core sessions (batches of one only).
+_PARALLEL_FROM = 16
+
+
+def _cores() -> int:
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)

@@ -17,7 +17,8 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "VERIFY_MAX_ABS_DIFF",
     "VERIFY_MIN_COSINE",
     "export_onnx",
+    "fuse_onnx",
     "quantize_onnx",
 ]
 
@@ -232,7 +234,8 @@ class OnnxEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
+        # one text (a question): skip encode_batch's thread pool
+        encodings = [self._tokenizer.encode(texts[0])] if len(texts) == 1 else self._tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         # longest first (as sentence-transformers does), so each batch holds similar lengths
         order = np.argsort(-lengths, kind="stable")
@@ -316,13 +319,15 @@ def _atomic_target(out_path: Path, suffix: str) -> Path:
     return Path(tmp)
 
 
-def export_onnx(model_dir: Path, out_path: Path, *, opset: int | None = None) -> None:
+def export_onnx(model_dir: Path, out_path: Path, *, opset: int | None = None, fuse: bool = True) -> None:
     """Export the transformer of the sentence-transformers model in ``model_dir`` to ONNX.
 
     The graph takes ``input_ids``, ``attention_mask`` (and ``token_type_ids`` when the
     tokenizer produces them) with dynamic batch and sequence axes and returns
-    ``last_hidden_state``.  The result is checked against sentence-transformers on
-    :data:`VERIFY_TEXTS` before it atomically replaces ``out_path``.
+    ``last_hidden_state``.  With ``fuse``, onnxruntime's transformer fusions are applied
+    (:func:`fuse_onnx`); if they fail or change the vectors, the plain graph is kept.
+    The result is checked against sentence-transformers on :data:`VERIFY_TEXTS`
+    before it atomically replaces ``out_path``.
     """
     model_dir = Path(model_dir)
     out_path = Path(out_path)
@@ -380,7 +385,16 @@ def export_onnx(model_dir: Path, out_path: Path, *, opset: int | None = None) ->
                 do_constant_folding=True,
                 dynamo=False,
             )
-        _verify_export(model, tmp, model_dir)
+        fused = _atomic_target(out_path, ".fused.onnx") if fuse else None
+        try:
+            if fused is None or not fuse_onnx(tmp, fused, model_dir):
+                raise EncoderError("no fused graph")
+            _verify_export(model, fused, model_dir)  # the fused graph must give the same vectors too
+            os.replace(fused, tmp)
+        except Exception:  # fusion is only a speed-up: keep the plain graph
+            if fused is not None:
+                fused.unlink(missing_ok=True)
+            _verify_export(model, tmp, model_dir)
         os.replace(tmp, out_path)
     except EncoderError:
         tmp.unlink(missing_ok=True)
@@ -388,6 +402,31 @@ def export_onnx(model_dir: Path, out_path: Path, *, opset: int | None = None) ->
     except Exception as exc:
         tmp.unlink(missing_ok=True)
         raise EncoderError(f"Exporting {model_dir} to ONNX failed: {_first_line(exc)}.") from exc
+
+
+def fuse_onnx(in_path: Path, out_path: Path, model_dir: Path) -> bool:
+    """Write a copy of ``in_path`` with onnxruntime's transformer fusions applied.
+
+    Self-attention, layer norms and GELU become single fused operators (same maths,
+    fewer passes over memory: about 20% faster per question here). Returns False,
+    writing nothing, when no attention block could be fused. The caller verifies the
+    result against sentence-transformers.
+    """
+    config = _read_json(Path(model_dir) / "config.json") if (Path(model_dir) / "config.json").is_file() else {}
+    with _quiet_libraries():
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        optimized = optimize_model(
+            str(in_path),
+            model_type="bert",
+            num_heads=int(config.get("num_attention_heads") or 0),
+            hidden_size=int(config.get("hidden_size") or 0),
+            opt_level=1,
+        )
+    if not optimized.get_fused_operator_statistics().get("Attention"):
+        return False
+    optimized.save_model_to_file(str(out_path))
+    return True
 
 
 def _verify_export(model: Any, onnx_path: Path, model_dir: Path) -> None:
@@ -413,16 +452,18 @@ def quantize_onnx(
     out_path: Path,
     *,
     per_channel: bool = True,
-    keep_ffn_output_fp32: bool = True,
+    keep_ffn_output_fp32: bool = False,
 ) -> None:
     """Write an int8 dynamically quantized copy of ``in_path`` to ``out_path`` (atomic).
 
-    The weights of the MatMuls become int8 (per output channel by default); activations
-    are quantized at run time.  It is about 1.5x faster on CPU, but the vectors are no
-    longer identical to sentence-transformers (mean cosine to them about 0.997 for
-    all-MiniLM-L6-v2).  ``keep_ffn_output_fp32`` leaves the feed-forward down-projections
-    (the MatMuls fed by GELU, whose inputs have large outliers) in float32: quantizing
-    them too is a little faster but drops the mean cosine to about 0.99 (0.94 per-tensor).
+    The weights of the MatMuls (and of fused Attention operators) become int8, per
+    output channel; activations are quantized at run time. On this machine's
+    AVX-512 VNNI cores it encodes documents about 2x faster than float32, but the
+    vectors are no longer identical to sentence-transformers (cosine to them about
+    0.99 for all-MiniLM-L6-v2), so it is an option, never the silent default.
+    ``keep_ffn_output_fp32`` leaves the feed-forward down-projections (fed by GELU,
+    whose outputs have large outliers) in float32: closer vectors, less speed-up.
+    The output is a deterministic function of the input file.
     """
     in_path = Path(in_path)
     out_path = Path(out_path)
@@ -436,22 +477,47 @@ def quantize_onnx(
     except Exception as exc:
         raise EncoderError(f"ONNX model {in_path} is damaged or not an ONNX file.") from exc
     exclude = _ffn_output_matmuls(model.graph) if keep_ffn_output_fp32 else []
+    op_types = ["MatMul"] + (["Attention"] if any(n.op_type == "Attention" for n in model.graph.node) else [])
     del model
 
     tmp = _atomic_target(out_path, ".onnx")
     try:
-        quantize_dynamic(
-            str(in_path),
-            str(tmp),
-            weight_type=QuantType.QInt8,
-            per_channel=per_channel,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_exclude=exclude,
-        )
+        with _quiet_libraries():
+            quantize_dynamic(
+                str(in_path),
+                str(tmp),
+                weight_type=QuantType.QInt8,
+                per_channel=per_channel,
+                op_types_to_quantize=op_types,
+                nodes_to_exclude=exclude,
+                # fused (com.microsoft) operators defeat ONNX shape inference
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
         os.replace(tmp, out_path)
     except Exception as exc:
         tmp.unlink(missing_ok=True)
         raise EncoderError(f"Quantizing {in_path} failed: {_first_line(exc)}.") from exc
+
+
+@contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """Silence onnxruntime's optimizer and quantizer, and undo their logging set-up.
+
+    They log advice at WARNING on every run, and configure the root logger on
+    import, after which every library's DEBUG messages would reach stderr.
+    """
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def _ffn_output_matmuls(graph: Any) -> list[str]:

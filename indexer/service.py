@@ -12,7 +12,7 @@ from .errors import ModelError
 from .index_files import load_index
 from .model_files import ModelInfo, resolve_model
 from .search import Searcher
-from .settings import Settings
+from .settings import ENCODERS, Settings
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,34 @@ def query_embedder(manifest: dict[str, Any], settings: Settings) -> tuple[Embedd
             "rebuild with: notes-qa index --full"
         )
     query = manifest.get("encoder", {}).get("query", {})
-    if isinstance(query, dict) and query.get("kind") == "onnx":
-        record = cached_onnx(model, settings.cache_dir)
-        if record is not None and record.sha256 == query.get("sha256"):
-            return OnnxEmbedder(model, record.path), ()
+    if not isinstance(query, dict) or query.get("kind") != "onnx":
+        return SentenceTransformerEmbedder(model), ()
+    variant = str(query.get("variant", "fp32"))
+    if variant not in ENCODERS:
+        raise ModelError(f"the index names an unknown encoder {variant!r}; rebuild with: notes-qa index --full")
+    record = cached_onnx(model, settings.cache_dir, variant=variant)
+    if record is not None and record.sha256 == query.get("sha256"):
+        return OnnxEmbedder(model, record.path, variant=variant), ()
+    if variant == "fp32":
         note = "the fast query encoder is missing or altered; using sentence-transformers (slower); restore it with: notes-qa index"
         return SentenceTransformerEmbedder(model), (note,)
-    return SentenceTransformerEmbedder(model), ()
+    # Quantizing is deterministic: make the file again and use it if it is the same one.
+    from .encoder_cache import ensure_onnx
+
+    try:
+        record = ensure_onnx(model, settings.cache_dir, variant)
+    except Exception as exc:
+        raise ModelError(
+            f"the {variant} encoder this index was built with is missing and cannot be made again "
+            f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}); "
+            f"rebuild with: notes-qa index --full --encoder fp32"
+        ) from exc
+    if record.sha256 != query.get("sha256"):
+        raise ModelError(
+            f"the {variant} encoder this index was built with is missing or altered, and a new one differs; "
+            f"rebuild with: notes-qa index --full --encoder {variant}"
+        )
+    return OnnxEmbedder(model, record.path, variant=variant), (f"made the {variant} query encoder again (it was missing)",)
 
 
 def open_searcher(

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+#: Query/index encoders: ``fp32`` gives sentence-transformers' vectors; ``int8`` is quantized.
+ENCODERS = ("fp32", "int8")
+
 
 def _default_cache_dir(env: Mapping[str, str]) -> Path:
     if env.get("NOTES_QA_CACHE"):
@@ -48,6 +51,10 @@ class Settings:
         ``NOTES_QA_MODEL``); None means the bundled all-MiniLM-L6-v2.
     cache_dir: exported query encoders and BEIR indexes (``NOTES_QA_CACHE``).
     chunker: chunking settings.
+    encoder: ``fp32`` (the model's own vectors) or ``int8`` (quantized: about 2x
+        faster, close but not equal vectors), from ``--encoder`` or
+        ``NOTES_QA_ENCODER``. None keeps what the index was built with
+        (``fp32`` for a new index). Part of the index fingerprint.
     """
 
     corpus_dir: Path = Path("corpus")
@@ -55,6 +62,13 @@ class Settings:
     model_dir: Path | None = None
     cache_dir: Path = Path.home() / ".cache" / "notes-qa"
     chunker: ChunkerSettings = ChunkerSettings()
+    encoder: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.encoder is not None and self.encoder not in ENCODERS:
+            from .errors import UsageError
+
+            raise UsageError(f"unknown encoder {self.encoder!r}; use one of: {', '.join(ENCODERS)}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +79,7 @@ class Settings:
             index_dir=Path(env.get("NOTES_QA_INDEX") or "index"),
             model_dir=Path(model) if model else None,
             cache_dir=_default_cache_dir(env),
+            encoder=env.get("NOTES_QA_ENCODER") or None,
         )
 
     def with_overrides(
@@ -73,10 +88,12 @@ class Settings:
         corpus_dir: Path | None = None,
         index_dir: Path | None = None,
         model_dir: Path | None = None,
+        encoder: str | None = None,
     ) -> Settings:
         return replace(
             self,
             corpus_dir=corpus_dir or self.corpus_dir,
             index_dir=index_dir or self.index_dir,
             model_dir=model_dir or self.model_dir,
+            encoder=encoder or self.encoder,
         )

@@ -16,7 +16,7 @@ import math
 import os
 import struct
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -401,10 +401,125 @@ def _as_matrix(array: object, what: str, dim: int | None) -> npt.NDArray[np.floa
 
 def _squared_norms(matrix: npt.NDArray[np.float32], what: str) -> npt.NDArray[np.float32]:
     """Row squared norms, also the finiteness check (NaN/inf propagate; no (n, dim) temporaries)."""
-    squared: npt.NDArray[np.float32] = np.einsum("ij,ij->i", matrix, matrix)
+    parts = [np.einsum("ij,ij->i", block, block) for block in _row_blocks(matrix)]
+    squared: npt.NDArray[np.float32] = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
     if not np.isfinite(squared).all():
         raise StoreError(f"{what} contain NaN or infinite values.")
     return squared
+
+
+#: Rows per block when a large matrix is read piecewise (25 MiB at 384-d).
+_BLOCK_ROWS = 16_384
+
+
+def _row_blocks(matrix: npt.NDArray[np.float32]) -> Iterator[npt.NDArray[np.float32]]:
+    """``matrix`` in blocks of rows. When it is a read-only file mapping (``np.load(...,
+    mmap_mode="r")``), each block's pages are handed back to the kernel once used, so
+    indexing a matrix bigger than memory costs the index, not the index plus the matrix."""
+    if len(matrix) <= _BLOCK_ROWS:  # queries, small indexes: one block, nothing worth handing back
+        yield matrix
+        return
+    mapping = _file_mapping(matrix)
+    for start in range(0, len(matrix), _BLOCK_ROWS):
+        block = matrix[start : start + _BLOCK_ROWS]
+        yield block
+        if mapping is not None:
+            _release(mapping, block)
+
+
+def _add_by_list(index: Any, vectors: npt.NDArray[np.float32]) -> None:
+    """Fill a trained, empty IVF-Flat index with ``vectors``, each inverted list allocated once.
+
+    FAISS's ``add`` appends entry by entry, so every list's buffer grows by doubling and
+    at 1M vectors the build held up to twice the index. Here the coarse assignment is
+    computed first (what ``add`` computes anyway), every list is sized exactly, and each
+    row is written straight to its slot. The result is the same index as ``add``
+    gives: the same entries, ids ascending within each list.
+    """
+    f = _faiss()
+    n = len(vectors)
+    nlist = int(index.nlist)
+    assigned = np.empty(n, dtype=np.int64)
+    start = 0
+    for block in _row_blocks(vectors):
+        _, nearest = index.quantizer.search(block, 1)
+        assigned[start : start + len(block)] = nearest[:, 0]
+        start += len(block)
+    if (assigned < 0).any():
+        raise StoreError("FAISS could not assign every vector to an inverted list.")
+    counts = np.bincount(assigned, minlength=nlist)
+    list_start = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    invlists = index.invlists
+    for nonempty in np.flatnonzero(counts).tolist():
+        invlists.resize(nonempty, int(counts[nonempty]))
+    # Where each row goes in its list: ids ascending within a list, as plain add leaves them.
+    order = np.argsort(assigned, kind="stable")
+    slot = np.empty(n, dtype=np.int64)
+    slot[order] = np.arange(n, dtype=np.int64)
+    slot -= list_start[assigned]
+    del order
+    # Rows are read in file order (a gather by list would fault scattered pages of a
+    # memory-mapped input, and the kernel maps their neighbours too); within a block the
+    # rows of one list have consecutive slots, so each list is written in one run.
+    start = 0
+    for block in _row_blocks(vectors):
+        stop = start + len(block)
+        local = np.argsort(assigned[start:stop], kind="stable")
+        ids = np.ascontiguousarray(local + start)
+        rows = np.ascontiguousarray(block[local], dtype=np.float32)
+        lists = assigned[ids]
+        cut = np.concatenate(([0], np.flatnonzero(np.diff(lists)) + 1, [len(ids)])).tolist()
+        for a, b in zip(cut[:-1], cut[1:], strict=True):
+            invlists.update_entries(
+                int(lists[a]), int(slot[ids[a]]), b - a, f.swig_ptr(ids[a:b]), f.swig_ptr(rows[a:b].view(np.uint8))
+            )
+        start = stop
+    index.ntotal = n
+
+
+def _take_rows(matrix: npt.NDArray[np.float32], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    """``matrix[rows]`` for sorted ``rows``, read block by block (see :func:`_row_blocks`)."""
+    out = np.empty((len(rows), matrix.shape[1]), dtype=np.float32)
+    start = filled = 0
+    for block in _row_blocks(matrix):
+        stop = start + len(block)
+        lo, hi = np.searchsorted(rows, [start, stop])
+        out[filled : filled + hi - lo] = block[rows[lo:hi] - start]
+        filled += int(hi - lo)
+        start = stop
+    return out
+
+
+def _file_mapping(array: np.ndarray) -> Any:
+    """The read-only ``mmap.mmap`` behind ``array``, or None (never an anonymous or writable one)."""
+    import mmap
+
+    base: Any = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "_mmap", None) or getattr(base, "base", None)
+    if base is None or not hasattr(base, "madvise"):
+        return None
+    try:
+        memoryview(base).cast("B")[0:0]  # a closed mapping raises
+        writable = not memoryview(base).readonly
+    except (ValueError, TypeError):
+        return None
+    return None if writable else base
+
+
+def _release(mapping: Any, block: np.ndarray) -> None:
+    """Drop the resident pages of ``block`` (inside the read-only file ``mapping``); they are re-read if touched."""
+    import mmap
+
+    start_address = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+    offset = block.ctypes.data - start_address
+    page = mmap.PAGESIZE
+    first = (offset // page) * page
+    length = offset + block.nbytes - first
+    if first < 0 or first + length > len(mapping):
+        return
+    with suppress(OSError, ValueError, AttributeError):  # only a memory saving
+        mapping.madvise(mmap.MADV_DONTNEED, first, length)
 
 
 def _kind_of(index: faiss.Index) -> str:
@@ -475,11 +590,15 @@ def _new_index(vectors: npt.NDArray[np.float32], spec: StoreSpec) -> faiss.Index
         limit = nlist * _IVF_TRAIN_POINTS_PER_LIST
         if n > limit:
             rng = np.random.default_rng(_IVF_TRAIN_SEED)
-            train = vectors[np.sort(rng.choice(n, size=limit, replace=False))]
+            train = _take_rows(vectors, np.sort(rng.choice(n, size=limit, replace=False)))
         ivf_index.train(train)
+        del train
         index = ivf_index
-    if n:
-        index.add(vectors)
+    if spec.kind == "ivf" and n > _BLOCK_ROWS:
+        _add_by_list(index, vectors)
+    else:
+        for block in _row_blocks(vectors):
+            index.add(block)
     if spec.kind == "ivf":
         # Array direct map: id -> (list, offset), so reconstruct() works per id.
         index.make_direct_map()  # type: ignore[attr-defined]

@@ -28,6 +28,7 @@ class FakeEmbedder:
     """
 
     kind = "fake"
+    variant = "fp32"
 
     def __init__(self, dim: int = 64) -> None:
         self.dim = dim

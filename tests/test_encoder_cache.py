@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from indexer.encoder_cache import _stamp, cached_onnx, encoder_dir
+from indexer.encoder_cache import EXPORT_VERSION, _stamp, cached_onnx, encoder_dir
 from indexer.index_files import sha256_file
 from indexer.model_files import ModelInfo
 
@@ -16,7 +16,7 @@ def plant(model: ModelInfo, cache: Path, payload: bytes) -> Path:
     folder.mkdir(parents=True)
     onnx = folder / "model.onnx"
     onnx.write_bytes(payload)
-    record = {"model_fingerprint": model.fingerprint, "sha256": sha256_file(onnx), "size": len(payload),
+    record = {"model_fingerprint": model.fingerprint, "export": EXPORT_VERSION, "sha256": sha256_file(onnx), "size": len(payload),
               "stamp": _stamp(onnx)}
     (folder / "encoder.json").write_text(json.dumps(record))
     return onnx

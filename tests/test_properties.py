@@ -41,8 +41,8 @@ _WORDS = st.sampled_from(
 )
 _TEXT = st.lists(_WORDS, min_size=0, max_size=12).map(" ".join)
 _ODD_TEXT = st.text(
-    st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"), max_size=40
-)  # anything but line breaks (those become separate lines)
+    st.characters(exclude_categories=["Cs"], exclude_characters="\r\n\x00"), max_size=40
+)  # anything but line breaks (separate lines) and NUL (a binary note: tested elsewhere)
 
 
 def _indent(depth: int) -> str:

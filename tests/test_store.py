@@ -271,3 +271,59 @@ def test_choose_spec() -> None:
         choose_spec(-1, 384)
     with pytest.raises(StoreError):
         choose_spec(10, 0)
+
+
+# ----------------------------------------------------------------------------- building from a file
+
+
+@pytest.mark.parametrize("spec", [StoreSpec("flat"), IVF])
+def test_a_memory_mapped_matrix_is_indexed_in_blocks_and_left_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: tuple[np.ndarray, np.ndarray], spec: StoreSpec
+) -> None:
+    import indexer.store as store_module
+
+    base, queries = data
+    np.save(tmp_path / "base.npy", base)
+    in_memory = VectorStore.build(base.copy(), spec)  # one block: plain add
+    monkeypatch.setattr(store_module, "_BLOCK_ROWS", 300)  # several blocks, the last one partial
+    mapped = np.load(tmp_path / "base.npy", mmap_mode="r")
+    assert store_module._file_mapping(mapped) is not None
+    from_file = VectorStore.build(mapped, spec)  # IVF: added list by list
+    assert from_file.ntotal == len(base)
+    np.testing.assert_array_equal(from_file.search(queries, 10)[1], in_memory.search(queries, 10)[1])
+    np.testing.assert_array_equal(np.asarray(mapped), base)  # released pages are read again from the file
+    np.testing.assert_array_equal(from_file.vectors(), base)
+    if spec.kind == "ivf":  # the very same inverted lists, entries in the same order
+        import faiss
+
+        a = faiss.extract_index_ivf(from_file._index).invlists
+        b = faiss.extract_index_ivf(in_memory._index).invlists
+        for list_no in range(spec.params["nlist"]):
+            assert a.list_size(list_no) == b.list_size(list_no)
+            size = a.list_size(list_no)
+            ids_a = faiss.rev_swig_ptr(a.get_ids(list_no), size).copy() if size else []
+            ids_b = faiss.rev_swig_ptr(b.get_ids(list_no), size).copy() if size else []
+            np.testing.assert_array_equal(ids_a, ids_b)
+
+
+def test_only_read_only_file_mappings_are_released(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    import indexer.store as store_module
+
+    base, _ = data
+    np.save(tmp_path / "base.npy", base)
+    assert store_module._file_mapping(base) is None  # anonymous memory: never handed back
+    writable = np.load(tmp_path / "base.npy", mmap_mode="r+")
+    assert store_module._file_mapping(writable) is None
+    copy_on_write = np.load(tmp_path / "base.npy", mmap_mode="c")
+    assert store_module._file_mapping(copy_on_write) is None
+    VectorStore.build(copy_on_write, StoreSpec("flat"))
+    np.testing.assert_array_equal(np.asarray(copy_on_write), base)
+
+
+def test_rows_taken_block_by_block_equal_fancy_indexing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.store as store_module
+
+    matrix = np.arange(1000 * 4, dtype=np.float32).reshape(1000, 4)
+    rows = np.sort(np.random.default_rng(3).choice(1000, size=137, replace=False))
+    monkeypatch.setattr(store_module, "_BLOCK_ROWS", 64)
+    np.testing.assert_array_equal(store_module._take_rows(matrix, rows), matrix[rows])

@@ -75,7 +75,7 @@ def run_beir_eval(args: argparse.Namespace) -> int:
     for message in data.warnings:
         warn(message)
     model = resolve_model(settings.model_dir)
-    embedder = default_embedder(model, settings.cache_dir)
+    embedder = default_embedder(model, settings.cache_dir, settings.encoder or "fp32")
     bar = ProgressBar()
     try:
         # --index names where the dataset's index is cached; by default under $NOTES_QA_CACHE.
@@ -94,6 +94,7 @@ def run_beir_eval(args: argparse.Namespace) -> int:
         "queries": len(data.qrels),
         "model": model.model_id,
         "encoder": embedder.kind,
+        "variant": embedder.variant,
     }
     if args.json:
         if len(results) == 1:
@@ -102,7 +103,8 @@ def run_beir_eval(args: argparse.Namespace) -> int:
         payload["modes"] = results
         print(json.dumps(payload))
         return 0
-    print(f"{safe_text(f'{args.beir} ({args.split})', keep_newlines=False)}: {len(data.doc_ids)} documents, {len(data.qrels)} queries, {model.model_id}")
+    print(f"{safe_text(f'{args.beir} ({args.split})', keep_newlines=False)}: {len(data.doc_ids)} documents, "
+          f"{len(data.qrels)} queries, {model.model_id}, {embedder.variant} encoder")
     rows = [[mode, *[f"{r['metrics'][n]:.4f}" for n in ("ndcg@10", "recall@100", "mrr@10")],
              f"{r['latency_ms']['p50']:.2f}"] for mode, r in results.items()]
     print(_table(["mode", "nDCG@10", "Recall@100", "MRR@10", "p50 ms"], rows))

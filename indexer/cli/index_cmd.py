@@ -32,6 +32,7 @@ def run_index(args: argparse.Namespace) -> int:
                     "seconds": round(report.seconds, 3),
                     "mode": report.reason,
                     "encoder": report.encoder,
+                    "variant": report.variant,
                     "warnings": list(report.warnings),
                 }
             )
@@ -40,5 +41,6 @@ def run_index(args: argparse.Namespace) -> int:
         print(
             f"indexed {report.files} files, {report.chunks} chunks ({report.embedded} texts embedded, "
             f"{report.reused} reused; {report.reason}) in {report.seconds:.1f} s"
+            + (f" [{report.variant} encoder]" if report.variant != "fp32" else "")
         )
     return 0

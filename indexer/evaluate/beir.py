@@ -144,7 +144,8 @@ def beir_index(
 
     from ..keyword import KeywordIndex
 
-    folder = root / data.fingerprint / embedder.model_id.replace("/", "_")
+    name = embedder.model_id.replace("/", "_") + ("" if embedder.variant == "fp32" else f"-{embedder.variant}")
+    folder = root / data.fingerprint / name
     try:
         usable = _cache_is_usable(folder, data, embedder)
     except IndexFileError as exc:
@@ -166,10 +167,13 @@ def _cache_is_usable(folder: Path, data: BeirData, embedder: Embedder) -> bool:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         files = manifest["files"]
-        expected = (manifest["format"], manifest["documents"], manifest["dim"], manifest["model"])
+        expected = (
+            manifest["format"], manifest["documents"], manifest["dim"], manifest["model"], manifest.get("encoder", "fp32")
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexFileError(problem) from exc
-    if expected != (_CACHE_FORMAT, len(data.doc_ids), embedder.dim, embedder.model_id) or not isinstance(files, dict):
+    wanted = (_CACHE_FORMAT, len(data.doc_ids), embedder.dim, embedder.model_id, embedder.variant)
+    if expected != wanted or not isinstance(files, dict):
         raise IndexFileError(f"the cached BEIR index in {folder} was made differently")
     for name, digest in files.items():
         path = folder / str(name)
@@ -207,6 +211,7 @@ def _build_cache(
             "documents": len(data.doc_ids),
             "dim": embedder.dim,
             "model": embedder.model_id,
+            "encoder": embedder.variant,
             "files": {p.name: sha256_file(p) for p in sorted(tmp.iterdir())},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
