@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .chunker import chunk_document
 from .corpus import Corpus, read_corpus
-from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError
+from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, first_line
 from .index_files import (
     CURRENT,
     FORMAT,
@@ -140,8 +140,9 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
         model = resolve_model(settings.model_dir)
         if model.fingerprint != manifest["model"].get("fingerprint"):
             return IndexStatus("stale", "the index was built with another model")
-    if settings.encoder is not None and settings.encoder != index_encoder(manifest):
-        return IndexStatus("stale", f"the index was built with the {index_encoder(manifest)} encoder")
+    built_with = index_encoder(manifest)
+    if settings.encoder is not None and settings.encoder != built_with:
+        return IndexStatus("stale", f"the index was built with the {built_with} encoder")
     return IndexStatus("fresh", "up to date")
 
 
@@ -152,8 +153,9 @@ def _reusable(folder: Path | None, fp: str, encoder: str) -> tuple[dict[str, np.
     try:
         manifest = read_manifest(folder)
         if manifest.get("fingerprint") != fp:
-            if index_encoder(manifest) != encoder:
-                return {}, f"the encoder changed ({index_encoder(manifest)} -> {encoder}): full rebuild"
+            built_with = index_encoder(manifest)
+            if built_with != encoder:
+                return {}, f"the encoder changed ({built_with} -> {encoder}): full rebuild"
             return {}, "the model or chunker settings changed: full rebuild"
         verify_files(folder, manifest)
         import numpy as np
@@ -211,11 +213,7 @@ def default_embedder(model: ModelInfo, cache_dir: Path, encoder: str = "fp32") -
         except Exception as exc:  # export is an optimisation: fall back to the reference encoder
             if encoder == "fp32":
                 return SentenceTransformerEmbedder(model)
-            text = str(exc).strip().splitlines()
-            raise ModelError(
-                f"cannot make the {encoder} encoder ({text[0] if text else type(exc).__name__}); "
-                "use --encoder fp32"
-            ) from exc
+            raise ModelError(f"cannot make the {encoder} encoder ({first_line(exc)}); use --encoder fp32") from exc
     return OnnxEmbedder(model, record.path, variant=encoder)
 
 

@@ -106,7 +106,9 @@ class OnnxEmbedder:
             raise ModelError(str(exc)) from exc
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if self.batch_size == 1 and len(texts) >= _PARALLEL_FROM and _cores() > 1:
+        from .onnx_encoder import usable_cores
+
+        if self.batch_size == 1 and len(texts) >= _PARALLEL_FROM and usable_cores() > 1:
             return self._embed_parallel(texts)
         return self._encoder.encode(texts, batch_size=self.batch_size)
 
@@ -115,10 +117,10 @@ class OnnxEmbedder:
 
         import numpy as np
 
-        from .onnx_encoder import OnnxEncoder
+        from .onnx_encoder import OnnxEncoder, usable_cores
 
         if not self._workers:  # onnxruntime releases the GIL while it runs
-            self._workers = [OnnxEncoder(self._path, self.model.path, threads=1) for _ in range(_cores())]
+            self._workers = [OnnxEncoder(self._path, self.model.path, threads=1) for _ in range(usable_cores())]
         n = len(self._workers)
         parts = [list(texts[i::n]) for i in range(n)]  # interleaved: similar lengths per worker
         with ThreadPoolExecutor(n) as pool:
@@ -131,12 +133,3 @@ class OnnxEmbedder:
 
 #: Inputs this long are spread over per-core sessions (batches of one only).
 _PARALLEL_FROM = 16
-
-
-def _cores() -> int:
-    import os
-
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)

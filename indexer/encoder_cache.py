@@ -20,9 +20,6 @@ from pathlib import Path
 from .index_files import sha256_file
 from .model_files import ModelInfo
 
-#: Encoder variants, in the order the CLI lists them; the first is the default.
-VARIANTS = ("fp32", "int8")
-
 #: Bumped when the export recipe changes, so older cached exports are made again.
 EXPORT_VERSION = 2
 

@@ -11,6 +11,15 @@ EXIT_EVAL = 6  # evaluation input is malformed
 EXIT_INTERRUPTED = 130
 
 
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message (libraries raise multi-line C++ text), or its type."""
+    for line in str(exc).splitlines():
+        line = line.strip()
+        if line:
+            return line.rstrip(".")
+    return type(exc).__name__
+
+
 class NotesQAError(Exception):
     """A problem with the user's input or files, stated in one sentence with the fix."""
 

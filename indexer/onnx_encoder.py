@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import first_line
 from .model_files import offline_model_env
 
 __all__ = [
@@ -208,7 +209,7 @@ class OnnxEncoder:
             raise EncoderError(f"ONNX model {onnx_path} does not exist.")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads if threads and threads > 0 else _usable_cores()
+        options.intra_op_num_threads = threads if threads and threads > 0 else usable_cores()
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3  # errors only
@@ -259,16 +260,12 @@ class OnnxEncoder:
         try:
             result = self._session.run([self._output_name], feed)[0]
         except Exception as exc:
-            raise EncoderError(f"onnxruntime failed to run the model: {_first_line(exc)}.") from exc
+            raise EncoderError(f"onnxruntime failed to run the model: {first_line(exc)}.") from exc
         return np.asarray(result, dtype=np.float32)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__).rstrip(".")
-
-
-def _usable_cores() -> int:
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -343,7 +340,7 @@ def export_onnx(model_dir: Path, out_path: Path, *, opset: int | None = None, fu
             model_kwargs={"attn_implementation": "eager"},
         )
     except Exception as exc:
-        raise EncoderError(f"Cannot load a sentence-transformers model from {model_dir}: {_first_line(exc)}.") from exc
+        raise EncoderError(f"Cannot load a sentence-transformers model from {model_dir}: {first_line(exc)}.") from exc
     model.eval()
     first = model[0]
     transformer = getattr(first, "auto_model", None)
@@ -385,15 +382,7 @@ def export_onnx(model_dir: Path, out_path: Path, *, opset: int | None = None, fu
                 do_constant_folding=True,
                 dynamo=False,
             )
-        fused = _atomic_target(out_path, ".fused.onnx") if fuse else None
-        try:
-            if fused is None or not fuse_onnx(tmp, fused, model_dir):
-                raise EncoderError("no fused graph")
-            _verify_export(model, fused, model_dir)  # the fused graph must give the same vectors too
-            os.replace(fused, tmp)
-        except Exception:  # fusion is only a speed-up: keep the plain graph
-            if fused is not None:
-                fused.unlink(missing_ok=True)
+        if not (fuse and _fuse_verified(model, tmp, model_dir)):
             _verify_export(model, tmp, model_dir)
         os.replace(tmp, out_path)
     except EncoderError:
@@ -401,7 +390,21 @@ def export_onnx(model_dir: Path, out_path: Path, *, opset: int | None = None, fu
         raise
     except Exception as exc:
         tmp.unlink(missing_ok=True)
-        raise EncoderError(f"Exporting {model_dir} to ONNX failed: {_first_line(exc)}.") from exc
+        raise EncoderError(f"Exporting {model_dir} to ONNX failed: {first_line(exc)}.") from exc
+
+
+def _fuse_verified(model: Any, path: Path, model_dir: Path) -> bool:
+    """Replace ``path`` by its fused graph if that gives the reference vectors; False keeps it as it is."""
+    fused = _atomic_target(path, ".fused.onnx")
+    try:
+        if fuse_onnx(path, fused, model_dir):
+            _verify_export(model, fused, model_dir)  # the fused graph must give the same vectors too
+            os.replace(fused, path)
+            return True
+    except Exception:  # fusion is only a speed-up: keep the plain graph
+        pass
+    fused.unlink(missing_ok=True)
+    return False
 
 
 def fuse_onnx(in_path: Path, out_path: Path, model_dir: Path) -> bool:
@@ -496,7 +499,7 @@ def quantize_onnx(
         os.replace(tmp, out_path)
     except Exception as exc:
         tmp.unlink(missing_ok=True)
-        raise EncoderError(f"Quantizing {in_path} failed: {_first_line(exc)}.") from exc
+        raise EncoderError(f"Quantizing {in_path} failed: {first_line(exc)}.") from exc
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 
 from .build import BuildReport, ProgressFn, build_index, index_status
 from .embedder import Embedder
-from .errors import ModelError
+from .errors import ModelError, first_line
 from .index_files import load_index
 from .model_files import ModelInfo, resolve_model
 from .search import Searcher
@@ -67,7 +67,7 @@ def query_embedder(manifest: dict[str, Any], settings: Settings) -> tuple[Embedd
     except Exception as exc:
         raise ModelError(
             f"the {variant} encoder this index was built with is missing and cannot be made again "
-            f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}); "
+            f"({first_line(exc)}); "
             f"rebuild with: notes-qa index --full --encoder fp32"
         ) from exc
     if record.sha256 != query.get("sha256"):

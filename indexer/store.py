@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Final
 import numpy as np
 import numpy.typing as npt
 
-from .errors import IndexFileError
+from .errors import IndexFileError, first_line
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -500,9 +500,8 @@ def _file_mapping(array: np.ndarray) -> Any:
     if base is None or not hasattr(base, "madvise"):
         return None
     try:
-        memoryview(base).cast("B")[0:0]  # a closed mapping raises
         writable = not memoryview(base).readonly
-    except (ValueError, TypeError):
+    except (ValueError, TypeError):  # a closed mapping
         return None
     return None if writable else base
 
@@ -686,7 +685,7 @@ class VectorStore:
             f.write_index(self._index, str(tmp))
             os.replace(tmp, path)
         except (RuntimeError, OSError) as exc:
-            raise StoreError(f"Could not write vector index to {path} ({_first_line(exc)}).") from exc
+            raise StoreError(f"Could not write vector index to {path} ({first_line(exc)}).") from exc
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -721,7 +720,7 @@ class VectorStore:
             index = f.read_index(str(path), flags)
         except Exception as exc:  # faiss raises RuntimeError; bad_alloc etc. map elsewhere
             raise StoreError(
-                f"Vector index file {path} is corrupt, truncated or unreadable ({_first_line(exc)})."
+                f"Vector index file {path} is corrupt, truncated or unreadable ({first_line(exc)})."
             ) from exc
         if index.metric_type != f.METRIC_INNER_PRODUCT:
             raise StoreError(f"Vector index file {path} does not use inner-product similarity.")
@@ -763,7 +762,7 @@ class VectorStore:
             with _omp_threads(threads):
                 found_scores, found_ids = self._index.search(matrix, kk, params=self._params)
         except (RuntimeError, MemoryError) as exc:
-            raise StoreError(f"FAISS search failed: {_first_line(exc)}.") from exc
+            raise StoreError(f"FAISS search failed: {first_line(exc)}.") from exc
         missing = (found_ids < 0) | (found_ids >= self.ntotal)
         found_scores[missing] = -np.inf
         found_ids[missing] = -1
@@ -781,12 +780,3 @@ class VectorStore:
         except (RuntimeError, MemoryError) as exc:
             raise StoreError(f"Could not read vectors back from the index: {exc}.") from exc
         return np.ascontiguousarray(out, dtype=np.float32).reshape(n, self._dim)
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first non-empty line of a (possibly multi-line C++) exception message."""
-    for line in str(exc).splitlines():
-        line = line.strip()
-        if line:
-            return line.rstrip(".")
-    return type(exc).__name__

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import build_index, fingerprint, index_status
+from indexer.build import fingerprint, index_status
 from indexer.errors import UsageError
 from indexer.index_files import current_build, load_index
 from indexer.keyword import KeywordParams
@@ -19,17 +19,14 @@ from indexer.model_files import ModelInfo
 from indexer.settings import ChunkerSettings, Settings
 
 from .conftest import ROOT
-from .fakes import FakeEmbedder, WordCounter
+from .fakes import FakeEmbedder
+from .test_build_and_search import build
 
 
 class FakeInt8Embedder(FakeEmbedder):
     """The fake encoder standing in for a quantized one: other vectors, other variant."""
 
     variant = "int8"
-
-
-def build(settings: Settings, model: ModelInfo, embedder: FakeEmbedder, **kw: object):  # type: ignore[no-untyped-def]
-    return build_index(settings, embedder=embedder, token_counter=WordCounter(), model=model, **kw)  # type: ignore[arg-type]
 
 
 def test_fp32_keeps_its_fingerprint_and_int8_changes_it() -> None:
