@@ -5,6 +5,7 @@ Build it with ``create_app(engine)``; the CLI and the tests both do.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -68,6 +69,8 @@ class NotesQAApp(App[int]):
         self._serial = 0
         self._pending: Timer | None = None
         self._focus_results = False
+        # Known before the first paint: by on_ready a closed window has already hung it up.
+        self._started_in_terminal = _has_terminal()
 
     @property
     def idle(self) -> bool:
@@ -99,6 +102,27 @@ class NotesQAApp(App[int]):
         self.status.say("Loading the model and the index…", busy=True)
         self.building = True
         self._load(rebuild=False)
+        if not self.is_headless:
+            self._watch_terminal()
+
+    def _watch_terminal(self) -> None:
+        """Quit when the terminal goes away (window closed, ssh dropped, tmux killed).
+
+        Textual keeps reading a hung-up terminal's endless end-of-file in a busy loop,
+        and the hang-up signal does not always reach a program started through
+        ``make`` or a script, so the app checks its terminal once a second too.
+        """
+        import asyncio
+        import signal
+
+        with suppress(NotImplementedError, RuntimeError, ValueError):  # no signals here: the check still runs
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+        if self._started_in_terminal:  # input that never was a terminal is not watched
+            self.set_interval(1.0, self._exit_if_terminal_gone)
+
+    def _exit_if_terminal_gone(self) -> None:
+        if not _has_terminal():
+            self.exit()
 
     def tell(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
              timeout: float | None = None) -> None:
@@ -285,3 +309,15 @@ class NotesQAApp(App[int]):
 def create_app(engine: Engine, *, k: int = 10, debounce: float = 0.25) -> NotesQAApp:
     """The one way to build the app: hand it an engine (the real one, or a test's)."""
     return NotesQAApp(engine, k=k, debounce=debounce)
+
+
+def _has_terminal() -> bool:
+    """Is standard input still a working terminal? (A hung-up one fails ``tcgetattr``.)"""
+    import sys
+    import termios
+
+    try:
+        termios.tcgetattr(sys.__stdin__.fileno() if sys.__stdin__ else 0)
+    except (termios.error, OSError, ValueError):
+        return False
+    return True
