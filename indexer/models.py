@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class Hit:
     snippet: Snippet
     dense_score: float | None = None
     keyword_score: float | None = None
+    #: The note line (1-based) that best answers the question; one of ``snippet.line_numbers``.
+    answer_line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,3 +81,38 @@ class SearchResult:
     hits: tuple[Hit, ...]
     seconds: float = 0.0
     warnings: tuple[str, ...] = field(default=())
+    #: How well the notes answer: "good", "weak" or "none" (an absolute, calibrated signal); None if not judged.
+    match: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Which chunks a search may return; applied before ranking.
+
+    ``paths``: globs on the note's path relative to the corpus (``cache*``,
+    ``aws/*.md``); a glob also matches the file name alone, and a folder name
+    matches every note below it. ``headings``: texts matched, case-insensitively,
+    as a substring of any element of the heading path. A chunk passes when it
+    matches one of the globs (if any) and one of the heading texts (if any).
+    """
+
+    paths: tuple[str, ...] = ()
+    headings: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.paths or self.headings)
+
+    def allows(self, chunk: Chunk) -> bool:
+        if self.paths and not any(_path_matches(chunk.path, glob) for glob in self.paths):
+            return False
+        if self.headings:
+            folded = [h.casefold() for h in chunk.heading]
+            return any(any(t.casefold() in h for h in folded) for t in self.headings)
+        return True
+
+
+def _path_matches(path: str, glob: str) -> bool:
+    glob = glob.strip().removeprefix("./")
+    name = path.rsplit("/", 1)[-1]
+    folder = glob.rstrip("/")
+    return fnmatchcase(path, glob) or fnmatchcase(name, glob) or (bool(folder) and path.startswith(folder + "/"))

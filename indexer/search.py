@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import UsageError
-from .models import Hit, SearchResult
+from .models import Hit, SearchFilter, SearchResult
 from .snippets import SnippetParams, make_snippet, query_stems
 
 if TYPE_CHECKING:
@@ -93,18 +93,32 @@ class Searcher:
             scores[blend] = (1 - weight) * scores[blend] + weight * best_line[positions[blend]]
         return scores
 
-    def _rank(self, query: str, mode: str, qv: np.ndarray | None, line_cos: np.ndarray) -> tuple[np.ndarray, ...]:
+    def allowed(self, filters: SearchFilter | None) -> np.ndarray | None:
+        """A boolean mask of the chunks ``filters`` lets through (None: all of them)."""
+        import numpy as np
+
+        if not filters:
+            return None
+        return np.fromiter((filters.allows(c) for c in self.index.chunks), dtype=bool, count=self.size)
+
+    def _rank(
+        self, query: str, mode: str, qv: np.ndarray | None, line_cos: np.ndarray, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, ...]:
         import numpy as np
 
         n = self.size
         dense = self._dense(qv, line_cos) if qv is not None else np.zeros(n, dtype=np.float32)
         keyword = self.index.keyword.scores(query) if mode != "dense" else np.zeros(n, dtype=np.float32)
+        if allowed is not None:  # filters apply before ranking: the rest never competes
+            dense[~allowed] = -np.inf
+            keyword[~allowed] = 0.0
         if mode == "dense":
             return dense, dense, keyword
         if mode == "keyword":
             return keyword, dense, keyword
         pool = self.fusion.candidates
         top_d = np.argsort(-dense, kind="stable")[:pool]
+        top_d = top_d[np.isfinite(dense[top_d])]
         top_k = np.argsort(-keyword, kind="stable")[:pool]
         top_k = top_k[keyword[top_k] > 0]
         candidates = np.union1d(top_d, top_k)
@@ -129,7 +143,9 @@ class Searcher:
             fused[candidates] = w * d_norm + (1 - w) * k_norm
         return fused, dense, keyword
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
+    def search(
+        self, query: str, k: int = 5, mode: str = "hybrid", filters: SearchFilter | None = None
+    ) -> SearchResult:
         import numpy as np
 
         started = time.perf_counter()
@@ -139,7 +155,10 @@ class Searcher:
         # The question's vector ranks chunks (dense, hybrid) and picks snippet lines (all modes).
         qv = self.embedder.embed([query])[0]
         line_cos = self.index.line_vectors @ qv if len(self.index.line_vectors) else np.zeros(0, dtype=np.float32)
-        scores, dense, keyword = self._rank(query, mode, qv if mode != "keyword" else None, line_cos)
+        allowed = self.allowed(filters)
+        scores, dense, keyword = self._rank(query, mode, qv if mode != "keyword" else None, line_cos, allowed)
+        if allowed is not None:
+            scores = np.where(allowed, scores, -np.inf)
         order = np.argsort(-scores, kind="stable")
         stems = query_stems(query)
         hits: list[Hit] = []
