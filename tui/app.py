@@ -291,7 +291,8 @@ class NotesQAApp(App[int]):
     def action_open_editor(self) -> None:
         hit = self.selected_hit
         if hit is not None:
-            open_in_editor(self, Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve(), hit.snippet.start_line)
+            path = Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve()
+            open_in_editor(self, path, hit.answer_line or hit.snippet.start_line)
 
     # -- the rest -----------------------------------------------------------
 
