@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from indexer.errors import NotesQAError
 from indexer.safe_text import safe_text
 
+from .clipboard import copied_text
 from .editor import open_in_editor
 from .messages import BuildProgress, EngineFailed, EngineReady, QuestionAsked, QuestionEdited, SearchDone, SearchFailed
 from .screens.help import HelpScreen
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 MODES = ("hybrid", "dense", "keyword")  # = indexer.search.MODES (a test checks); not imported, to paint sooner
 #: Actions keyed by letters: hidden while the question box has focus (the letters type there).
-LETTER_ACTIONS = {"quit_app", "help", "cycle_mode", "rebuild", "open_editor", "copy_snippet"}
+LETTER_ACTIONS = {"quit_app", "help", "cycle_mode", "rebuild", "open_editor", "copy_snippet", "toggle_compact"}
 
 
 def _unexpected(exc: BaseException) -> str:
@@ -55,6 +56,7 @@ class NotesQAApp(App[int]):
         Binding("y", "copy_snippet", "Copy"),
         Binding("m", "cycle_mode", "Mode"),
         Binding("r", "rebuild", "Rebuild"),
+        Binding("c", "toggle_compact", "Compact", show=False),
     ]
 
     def __init__(self, engine: Engine, *, k: int = 10, debounce: float = 0.25) -> None:
@@ -285,8 +287,12 @@ class NotesQAApp(App[int]):
     def action_copy_snippet(self) -> None:
         hit = self.selected_hit
         if hit is not None:
-            self.copy_to_clipboard(hit.snippet.text)
-            self.tell(f"Copied the snippet of {hit.chunk.path}:{hit.snippet.start_line}", timeout=3)
+            text = copied_text(hit)
+            self.copy_to_clipboard(text)
+            self.tell(f"Copied {text.partition(chr(10))[0]} and its snippet", timeout=3)
+
+    def action_toggle_compact(self) -> None:
+        self.results.toggle_compact()
 
     def action_open_editor(self) -> None:
         hit = self.selected_hit

@@ -219,7 +219,7 @@ async def test_y_copies_the_snippet(app: NotesQAApp) -> None:
         await pilot.press("y")
         top = app.screen.query_one(ResultsList).hits[0]
         assert "- Maximum size of an item is 400KB" in app.clipboard
-        assert app.clipboard == top.snippet.text
+        assert app.clipboard == f"database.md:{top.snippet.start_line}\n{top.snippet.text}"
 
 
 async def test_help_screen_opens_and_closes(app: NotesQAApp) -> None:
@@ -229,7 +229,7 @@ async def test_help_screen_opens_and_closes(app: NotesQAApp) -> None:
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
         text = screen_text(app)
-        for key in ("Enter", "Tab", "$EDITOR", "rebuild", "Ctrl+C", "hybrid"):
+        for key in ("Enter", "Tab", "editor", "rebuild", "Ctrl+C", "hybrid", "compact"):
             assert key in text
         await pilot.press("escape")
         assert type(app.screen).__name__ == "MainScreen"
