@@ -229,7 +229,7 @@ async def test_help_screen_opens_and_closes(app: NotesQAApp) -> None:
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
         text = screen_text(app)
-        for key in ("Enter", "Tab", "editor", "rebuild", "Ctrl+C", "hybrid", "compact"):
+        for key in ("Enter", "Tab", "editor", "rebuild", "Ctrl+C", "hybrid", "one line per result"):
             assert key in text
         await pilot.press("escape")
         assert type(app.screen).__name__ == "MainScreen"
