@@ -22,6 +22,8 @@ VERSION = 1
 #: Questions kept (the oldest are dropped first), and the longest question kept.
 HISTORY_LIMIT = 200
 QUESTION_MAX_CHARS = 2000
+#: A larger file is not ours (a full history is well under 1 MB).
+MAX_BYTES = 2_000_000
 
 
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -78,6 +80,8 @@ class StateFile:
         except OSError as exc:
             return UiState(), f"cannot read the saved history and settings in {self.path} ({exc.strerror}); starting afresh"
         try:
+            if len(raw) > MAX_BYTES:
+                raise ValueError(f"{len(raw)} bytes, more than a state file ever holds")
             return parse_state(json.loads(raw.decode("utf-8"))), None
         except (ValueError, UnicodeDecodeError) as exc:
             return UiState(), (f"the saved history and settings in {self.path} are damaged ({exc}); "

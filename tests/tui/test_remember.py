@@ -63,7 +63,7 @@ async def test_a_mode_flag_wins_over_the_remembered_mode(settings: Settings, tmp
 @pytest.mark.parametrize(
     "content",
     [b"{not json", b"\xff\xfe\x00garbage", b"[1, 2]", b'{"format": "notes-qa-tui-state", "version": 99}',
-     b'{"format": "notes-qa-tui-state", "version": 1, "history": "redis"}'],
+     b'{"format": "notes-qa-tui-state", "version": 1, "history": "redis"}', b" " * 3_000_000],
 )
 async def test_a_damaged_state_file_is_ignored_with_a_warning(settings: Settings, tmp_path: Path, content: bytes) -> None:
     state = tmp_path / "state"
