@@ -7,12 +7,16 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from .options import AppOptions
+
 if TYPE_CHECKING:
     from indexer.settings import Settings
 
+__all__ = ["AppOptions", "run_app"]
 
-def run_app(settings: Settings) -> int:
-    """Open the app over ``settings`` and return its exit code."""
+
+def run_app(settings: Settings, options: AppOptions | None = None) -> int:
+    """Open the app over ``settings`` (started as ``options`` say) and return its exit code."""
     from indexer.model_files import offline_model_env
 
     # Keep model libraries offline and from printing progress bars over the screen.
@@ -20,8 +24,11 @@ def run_app(settings: Settings) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .app import create_app
     from .engine import IndexEngine
+    from .state import StateFile
 
-    app = create_app(IndexEngine(settings))
+    options = options or AppOptions()
+    state = StateFile(options.state_dir) if options.state_dir is not None else None
+    app = create_app(IndexEngine(settings), k=options.k, question=options.question, mode=options.mode, state=state)
     # Our own loop rather than asyncio.run(), which would wait for a running build
     # thread (it cannot be interrupted) before the process could end.
     loop = asyncio.new_event_loop()

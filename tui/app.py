@@ -9,17 +9,21 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 
 from indexer.errors import NotesQAError
 from indexer.safe_text import safe_text
 
+from .clipboard import copied_text
 from .editor import open_in_editor
+from .engine import PREPARING_MODEL
 from .messages import BuildProgress, EngineFailed, EngineReady, QuestionAsked, QuestionEdited, SearchDone, SearchFailed
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
+from .state import HISTORY_LIMIT, StateFile, UiState
 from .widgets.question import QuestionBox
 from .widgets.results import ResultsList
 from .widgets.status import StatusBar
@@ -27,6 +31,7 @@ from .widgets.status import StatusBar
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
     from textual.screen import Screen
+    from textual.theme import Theme
     from textual.timer import Timer
 
     from indexer.models import Hit
@@ -36,7 +41,7 @@ if TYPE_CHECKING:
 
 MODES = ("hybrid", "dense", "keyword")  # = indexer.search.MODES (a test checks); not imported, to paint sooner
 #: Actions keyed by letters: hidden while the question box has focus (the letters type there).
-LETTER_ACTIONS = {"quit_app", "help", "cycle_mode", "rebuild", "open_editor", "copy_snippet"}
+LETTER_ACTIONS = {"quit_app", "help", "cycle_mode", "rebuild", "open_editor", "copy_snippet", "toggle_compact"}
 
 
 def _unexpected(exc: BaseException) -> str:
@@ -55,14 +60,22 @@ class NotesQAApp(App[int]):
         Binding("y", "copy_snippet", "Copy"),
         Binding("m", "cycle_mode", "Mode"),
         Binding("r", "rebuild", "Rebuild"),
+        Binding("c", "toggle_compact", "Compact", show=False),
     ]
 
-    def __init__(self, engine: Engine, *, k: int = 10, debounce: float = 0.25) -> None:
+    def __init__(self, engine: Engine, *, k: int = 10, debounce: float = 0.25, question: str = "",
+                 mode: str | None = None, state: StateFile | None = None) -> None:
         super().__init__()
         self.engine = engine
         self.k = k
         self.debounce = debounce
-        self.mode = MODES[0]
+        self.state_file = state
+        self.saved, self._state_note = state.load() if state is not None else (UiState(), None)
+        self.mode = mode or (self.saved.mode if self.saved.mode in MODES else MODES[0])
+        self.start_question = question.strip()
+        #: Keys that came before anything had focus (typed while the app started), until replayed.
+        self._typeahead: list[events.Key] | None = []
+        self._preparing_model = False
         self.searcher: Searcher | None = None
         self.building = False
         self.question = ""
@@ -96,12 +109,27 @@ class NotesQAApp(App[int]):
             return None
         return self.results.selected_hit
 
+    def on_mount(self) -> None:
+        if self.saved.theme in self.available_themes:
+            self.theme = self.saved.theme
+        self.theme_changed_signal.subscribe(self, self._when_theme_changed)
+
     def on_ready(self) -> None:
         """The window has painted: now load the model and the index, in a worker."""
         self.status.mode(self.mode)
         self.status.say("Loading the model and the index…", busy=True)
         self.building = True
         self._load(rebuild=False)
+        box = self.screen_stack[0].query_one(QuestionBox)
+        box.history.limit = HISTORY_LIMIT
+        box.history.items[:0] = self.saved.history
+        if self._state_note:
+            self.tell(self._state_note, title="History not restored", severity="warning", timeout=10)
+        if self.start_question:  # notes-qa tui "QUESTION": asked as soon as the index is ready
+            box.value = self.start_question
+            box.cursor_position = len(self.start_question)
+            box.history.add(self.start_question)
+            self.post_message(QuestionAsked(self.start_question))
         if not self.is_headless:
             self._watch_terminal()
 
@@ -137,13 +165,48 @@ class NotesQAApp(App[int]):
             return None
         return True
 
-    def on_descendant_focus(self) -> None:
+    async def on_event(self, event: events.Event) -> None:
+        # Keys typed while the app starts come before anything has focus; they wait for the
+        # question box (the first widget focused) instead of being lost. Ctrl+C still quits.
+        if self._typeahead is not None and isinstance(event, events.Key) and not event.is_forwarded:
+            if event.key != "ctrl+c" and (self.focused is None or self._typeahead):
+                self._typeahead.append(event)
+                return
+            self._typeahead = None
+        await super().on_event(event)
+
+    async def on_descendant_focus(self) -> None:
+        keys, self._typeahead = self._typeahead or [], None
+        for key in keys:  # in the order typed, before any key still queued
+            await super().on_event(key)
         self.refresh_bindings()
+
+    # -- remembering history, mode and theme ----------------------------------
+
+    def _remember(self, *, mode: str | None = None, theme: str | None = None) -> None:
+        """Save the history (as it is in the box) and the mode and theme (the ones given, else as saved)."""
+        history = self.saved.history
+        with suppress(NoMatches):
+            history = tuple(self.screen_stack[0].query_one(QuestionBox).history.items)
+        self.saved = UiState(history, mode or self.saved.mode, theme or self.saved.theme)
+        if self.state_file is not None:
+            problem = self.state_file.save(self.saved)
+            if problem and problem != self._state_note:
+                self._state_note = problem
+                self.tell(problem, severity="warning", timeout=10)
+
+    def _when_theme_changed(self, theme: Theme) -> None:
+        if theme.name != self.saved.theme:
+            self._remember(theme=theme.name)
 
     # -- loading and rebuilding ---------------------------------------------
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         self.post_message(BuildProgress(stage, done, total))
+
+    def _say_preparing(self) -> None:
+        self.status.say("Preparing the model once (about 30 s)…", busy=True)
+        self.status.progress(0, None)
 
     @work(thread=True, exclusive=True, group="engine")
     def _load(self, rebuild: bool) -> None:
@@ -160,6 +223,13 @@ class NotesQAApp(App[int]):
     @on(BuildProgress)
     def _when_build_progress(self, event: BuildProgress) -> None:
         what = "Rebuilding" if self.searcher is not None else "Building"
+        if event.stage == PREPARING_MODEL:  # the first run: the model is exported before the first build
+            self._preparing_model = True
+            self._say_preparing()
+            return
+        if event.stage == "chunking" and event.done >= event.total and self._preparing_model:
+            self._say_preparing()
+            return
         if event.stage == "chunking" and event.done >= event.total:
             # Next comes the model (seconds, with no steps to count), then embedding.
             self.status.say(f"{what} the index: {event.total} notes chunked; loading the model…", busy=True)
@@ -171,6 +241,7 @@ class NotesQAApp(App[int]):
     @on(EngineReady)
     def _when_engine_ready(self, event: EngineReady) -> None:
         self.building = False
+        self._preparing_model = False
         self.searcher = event.opened.searcher
         self.status.hide_progress()
         report = event.opened.built
@@ -187,6 +258,7 @@ class NotesQAApp(App[int]):
     @on(EngineFailed)
     def _when_engine_failed(self, event: EngineFailed) -> None:
         self.building = False
+        self._preparing_model = False
         self.status.hide_progress()
         what = "Rebuild failed" if event.rebuilding else "Cannot open the index"
         self.tell(event.error, title=what, severity="error", timeout=12)
@@ -222,6 +294,7 @@ class NotesQAApp(App[int]):
         if not event.question.strip():
             self.tell('Type a question first, e.g. "How big can a DynamoDB item be?"', severity="warning")
             return
+        self._remember()
         self._focus_results = True
         if self.searcher is None:
             self.status.say("The question will be answered when the index is ready…", busy=True)
@@ -277,6 +350,7 @@ class NotesQAApp(App[int]):
     def action_cycle_mode(self) -> None:
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
         self.status.mode(self.mode)
+        self._remember(mode=self.mode)
         if self.question.strip():
             self._search_now(self.question)
 
@@ -285,13 +359,18 @@ class NotesQAApp(App[int]):
     def action_copy_snippet(self) -> None:
         hit = self.selected_hit
         if hit is not None:
-            self.copy_to_clipboard(hit.snippet.text)
-            self.tell(f"Copied the snippet of {hit.chunk.path}:{hit.snippet.start_line}", timeout=3)
+            text = copied_text(hit)
+            self.copy_to_clipboard(text)
+            self.tell(f"Copied {text.partition(chr(10))[0]} and its snippet", timeout=3)
+
+    def action_toggle_compact(self) -> None:
+        self.results.toggle_compact()
 
     def action_open_editor(self) -> None:
         hit = self.selected_hit
         if hit is not None:
-            open_in_editor(self, Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve(), hit.snippet.start_line)
+            path = Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve()
+            open_in_editor(self, path, hit.answer_line or hit.snippet.start_line)
 
     # -- the rest -----------------------------------------------------------
 
@@ -306,9 +385,14 @@ class NotesQAApp(App[int]):
         self.exit(0)
 
 
-def create_app(engine: Engine, *, k: int = 10, debounce: float = 0.25) -> NotesQAApp:
-    """The one way to build the app: hand it an engine (the real one, or a test's)."""
-    return NotesQAApp(engine, k=k, debounce=debounce)
+def create_app(engine: Engine, *, k: int = 10, debounce: float = 0.25, question: str = "", mode: str | None = None,
+               state: StateFile | None = None) -> NotesQAApp:
+    """The one way to build the app: hand it an engine (the real one, or a test's).
+
+    ``question`` is asked once the index is ready; ``mode`` overrides the remembered
+    one; ``state`` keeps history, mode and theme between runs (None: nothing kept).
+    """
+    return NotesQAApp(engine, k=k, debounce=debounce, question=question, mode=mode, state=state)
 
 
 def _has_terminal() -> bool:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 #: progress(stage, done, total), called from the worker thread.
 Progress = Callable[[str, int, int], None]
+#: The stage reported first on a first run: the model must be exported (once) before the build.
+PREPARING_MODEL = "preparing-model"
 
 
 class Engine(Protocol):
@@ -61,6 +63,8 @@ class IndexEngine:
         from indexer import errors
         from indexer.service import open_searcher
 
+        if self.embedder is None and needs_model_export(self._settings):
+            progress(PREPARING_MODEL, 0, 0)
         try:
             return open_searcher(
                 self._settings,
@@ -93,3 +97,19 @@ class IndexEngine:
         )
         opened = open_searcher(self._settings, embedder=self.embedder, auto_build=False)
         return OpenedSearcher(opened.searcher, report, notes + opened.notes)
+
+
+def needs_model_export(settings: Settings) -> bool:
+    """A first run: no index yet, and no exported encoder in the cache (the build makes one, ~30 s)."""
+    from indexer.encoder_cache import cached_onnx
+    from indexer.errors import NotesQAError
+    from indexer.index_files import current_build
+    from indexer.model_files import resolve_model
+
+    if current_build(settings.index_dir) is not None:
+        return False
+    try:
+        model = resolve_model(settings.model_dir)
+    except NotesQAError:  # opening reports it
+        return False
+    return cached_onnx(model, settings.cache_dir, check_hash=False, variant=settings.encoder or "fp32") is None

@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     _paths(p_eval)
 
     p_tui = sub.add_parser("tui", help="open the terminal app (the default)", description="Open the terminal app.")
+    p_tui.add_argument("question", nargs="?", help="a question, asked as soon as the index is ready")
+    p_tui.add_argument("--mode", choices=("hybrid", "dense", "keyword"), help="ranking (default: the last one used)")
+    p_tui.add_argument("-k", type=_positive_int, default=10, help="number of results (default 10)")
     _paths(p_tui)
     return parser
 

@@ -10,9 +10,12 @@ from .common import settings_from_args
 def run_tui(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     try:
-        from tui import run_app
+        from tui import AppOptions, run_app
+        from tui.state import state_dir
     except ImportError as exc:  # pragma: no cover - the tui package ships with the project
         from ..errors import NotesQAError
 
         raise NotesQAError(f"the terminal app is not installed ({exc}); run: pip install -e .") from exc
-    return run_app(settings)
+    options = AppOptions(question=getattr(args, "question", None) or "", mode=getattr(args, "mode", None),
+                         k=getattr(args, "k", None) or 10, state_dir=state_dir())
+    return run_app(settings, options)

@@ -179,7 +179,7 @@ async def test_build_progress_shows_in_the_status_line(app: NotesQAApp) -> None:
 @pytest.fixture
 def fake_editor(tmp_path: Path) -> tuple[str, Path]:
     log = tmp_path / "editor-argv.txt"
-    script = tmp_path / "fake-editor"
+    script = tmp_path / "vim"  # a name the app knows takes +LINE
     script.write_text(f'#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "{log}"\n')
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return str(script), log
@@ -189,6 +189,8 @@ async def test_o_opens_the_note_in_the_editor_at_the_line(
     app: NotesQAApp, settings: Settings, fake_editor: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script, log = fake_editor
+    monkeypatch.delenv("NOTES_QA_EDITOR", raising=False)
+    monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", script)
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "maximum item size")
@@ -199,6 +201,8 @@ async def test_o_opens_the_note_in_the_editor_at_the_line(
 
 
 async def test_editor_not_found_is_a_notification(app: NotesQAApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTES_QA_EDITOR", raising=False)
+    monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", "no-such-editor-xyz --wait")
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "maximum item size")
@@ -215,7 +219,7 @@ async def test_y_copies_the_snippet(app: NotesQAApp) -> None:
         await pilot.press("y")
         top = app.screen.query_one(ResultsList).hits[0]
         assert "- Maximum size of an item is 400KB" in app.clipboard
-        assert app.clipboard == top.snippet.text
+        assert app.clipboard == f"database.md:{top.snippet.start_line}\n{top.snippet.text}"
 
 
 async def test_help_screen_opens_and_closes(app: NotesQAApp) -> None:
@@ -225,7 +229,7 @@ async def test_help_screen_opens_and_closes(app: NotesQAApp) -> None:
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
         text = screen_text(app)
-        for key in ("Enter", "Tab", "$EDITOR", "rebuild", "Ctrl+C", "hybrid"):
+        for key in ("Enter", "Tab", "editor", "rebuild", "Ctrl+C", "hybrid", "one line per result"):
             assert key in text
         await pilot.press("escape")
         assert type(app.screen).__name__ == "MainScreen"
@@ -323,9 +327,12 @@ async def test_resizing_switches_the_layout(app: NotesQAApp) -> None:
 async def test_editor_failure_and_changed_note_are_reported(
     app: NotesQAApp, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script = tmp_path / "touching-editor"
+    (tmp_path / "bin").mkdir()
+    script = tmp_path / "bin" / "vi"  # an editor that edits the note, then fails
     script.write_text('#!/bin/sh\nshift\necho "- edited" >> "$1"\nexit 3\n')
     script.chmod(0o755)
+    monkeypatch.delenv("NOTES_QA_EDITOR", raising=False)
+    monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", str(script))
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "maximum item size")

@@ -15,7 +15,8 @@ from ..conftest import ROOT
 
 def test_the_app_exits_when_its_terminal_hangs_up(tmp_path: Path) -> None:
     master, slave = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "HF_HUB_OFFLINE": "1",
+           "NOTES_QA_STATE": str(tmp_path / "state")}
     # No controlling terminal (a new session): no SIGHUP will come, as under `make run` in a
     # killed tmux; only the terminal itself failing can tell the app.
     child = subprocess.Popen(

@@ -17,6 +17,7 @@ from ..widgets.results import ResultsList
 from ..widgets.status import StatusBar
 
 if TYPE_CHECKING:
+    from textual import events
     from textual.app import ComposeResult
 
 
@@ -39,6 +40,9 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(QuestionBox).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one(ResultsList).fit_rows(event.size.height)
 
     @on(HitHighlighted)
     def _when_hit_highlighted(self, event: HitHighlighted) -> None:

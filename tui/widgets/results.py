@@ -11,6 +11,7 @@ from textual.widgets.option_list import Option
 
 from ..messages import HitHighlighted
 from ..render import hit_prompt
+from .compact import COMPACT_BELOW_ROWS, compact_row
 
 if TYPE_CHECKING:
     from indexer.models import Hit, SearchResult
@@ -28,17 +29,23 @@ class ResultsList(OptionList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.hits: tuple[Hit, ...] = ()
+        self.result: SearchResult | None = None
         self.border_title = "Results"
+        #: One line per hit; ``compact_choice`` is the user's (None: by terminal height).
+        self.compact = False
+        self.compact_choice: bool | None = None
 
     def show(self, result: SearchResult) -> None:
+        self.result = result
         self.hits = result.hits
         top = max((h.score for h in result.hits), default=0.0)
         self.clear_options()
         options: list[Option | None] = []
         for hit in result.hits:
-            if options:
+            if options and not self.compact:
                 options.append(None)
-            options.append(Option(hit_prompt(hit, top, result.mode), id=str(hit.rank)))
+            prompt = compact_row(hit, result.mode) if self.compact else hit_prompt(hit, top, result.mode)
+            options.append(Option(prompt, id=str(hit.rank)))
         self.add_options(options)
         self.border_subtitle = f"{len(result.hits)} · {result.mode}"
         if result.hits:
@@ -46,7 +53,27 @@ class ResultsList(OptionList):
         else:
             self.post_message(HitHighlighted(None))
 
+    def fit_rows(self, rows: int) -> None:
+        """Compact below ``COMPACT_BELOW_ROWS`` terminal rows, unless the user chose."""
+        self._set_compact(rows < COMPACT_BELOW_ROWS if self.compact_choice is None else self.compact_choice)
+
+    def toggle_compact(self) -> None:
+        self.compact_choice = not self.compact
+        self._set_compact(self.compact_choice)
+
+    def _set_compact(self, compact: bool) -> None:
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self.set_class(compact, "-compact")
+        if self.result is not None:
+            selected = self.highlighted
+            self.show(self.result)
+            if selected is not None and selected < len(self.hits):
+                self.highlighted = selected
+
     def clear(self) -> None:
+        self.result = None
         self.hits = ()
         self.clear_options()
         self.border_subtitle = ""
