@@ -18,6 +18,7 @@ from indexer.safe_text import safe_text
 
 from .editor import open_in_editor
 from .messages import BuildProgress, EngineFailed, EngineReady, QuestionAsked, QuestionEdited, SearchDone, SearchFailed
+from .render import answer_line, location
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .widgets.question import QuestionBox
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 MODES = ("hybrid", "dense", "keyword")  # = indexer.search.MODES (a test checks); not imported, to paint sooner
+#: The status line above the results when the notes answer poorly (SearchResult.match).
+MATCH_LINES = {"none": "No good match in your notes", "weak": "Weak match"}
 #: Actions keyed by letters: hidden while the question box has focus (the letters type there).
 LETTER_ACTIONS = {"quit_app", "help", "cycle_mode", "rebuild", "open_editor", "copy_snippet"}
 
@@ -262,7 +265,11 @@ class NotesQAApp(App[int]):
         result = event.result
         self.results.show(result)
         count = len(result.hits)
-        self.status.say(f"{count} result{'s' if count != 1 else ''}" if count else "No results; try other words")
+        found = f"{count} result{'s' if count != 1 else ''}"
+        if count and result.match in MATCH_LINES:
+            self.status.say(f"{MATCH_LINES[result.match]} · {found}", warning=True)
+        else:
+            self.status.say(found if count else "No results; try other words")
         if self._focus_results and count:
             self.results.focus()
         self._focus_results = False
@@ -286,12 +293,12 @@ class NotesQAApp(App[int]):
         hit = self.selected_hit
         if hit is not None:
             self.copy_to_clipboard(hit.snippet.text)
-            self.tell(f"Copied the snippet of {hit.chunk.path}:{hit.snippet.start_line}", timeout=3)
+            self.tell(f"Copied the snippet of {location(hit)}", timeout=3)
 
     def action_open_editor(self) -> None:
         hit = self.selected_hit
         if hit is not None:
-            open_in_editor(self, Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve(), hit.snippet.start_line)
+            open_in_editor(self, Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve(), answer_line(hit))
 
     # -- the rest -----------------------------------------------------------
 

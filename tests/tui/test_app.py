@@ -349,3 +349,28 @@ async def test_a_failed_rebuild_keeps_the_previous_index(app: NotesQAApp, settin
         assert app.searcher is searcher
         await ask(pilot, "maximum item size")
         assert app.screen.query_one(ResultsList).hits[0].chunk.heading == ("Database", "DynamoDB")
+
+
+async def test_an_off_topic_question_says_no_good_match_above_the_results(app: NotesQAApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "how do I bake sourdough bread")
+        assert app.results.hits  # the nearest passages are still listed
+        assert status_text(app).startswith("No good match in your notes")
+        assert "No good match in your notes" in screen_text(app)
+        await ask(pilot, "maximum item size")
+        assert status_text(app) == f"{len(app.results.hits)} results"
+
+
+async def test_o_opens_the_editor_at_the_answer_line_not_the_snippet_start(
+    app: NotesQAApp, settings: Settings, fake_editor: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script, log = fake_editor
+    monkeypatch.setenv("EDITOR", script)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "backups kept days")
+        hit = app.results.hits[0]
+        assert hit.answer_line is not None and hit.answer_line != hit.snippet.start_line
+        await pilot.press("o")
+        await pilot.pause()
+        assert log.read_text().split("\n")[0] == f"+{hit.answer_line}"
+        assert dict(hit.chunk.numbered_lines())[hit.answer_line] == "- Backups are kept for 1 to 35 days"

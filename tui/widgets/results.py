@@ -32,13 +32,12 @@ class ResultsList(OptionList):
 
     def show(self, result: SearchResult) -> None:
         self.hits = result.hits
-        top = max((h.score for h in result.hits), default=0.0)
         self.clear_options()
         options: list[Option | None] = []
         for hit in result.hits:
             if options:
                 options.append(None)
-            options.append(Option(hit_prompt(hit, top, result.mode), id=str(hit.rank)))
+            options.append(Option(hit_prompt(hit), id=str(hit.rank)))
         self.add_options(options)
         self.border_subtitle = f"{len(result.hits)} · {result.mode}"
         if result.hits:
