@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .keyword import STOPWORDS, _stemmer
-from .models import Chunk, Snippet, Span
+from .models import Chunk, Hit, Snippet, Span
 
 MAX_SNIPPET_CHARS = 400
 _WORD_SPAN = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
@@ -218,6 +218,11 @@ def answer_snippet(
     top = ranked[0][0]
     snippet = Snippet(text, numbers[0], numbers[-1], highlight_spans(text, stems), numbers)
     return AnsweredSnippet(snippet, numbered[top][0], dense[top] if top < len(dense) else None)
+
+
+def answer_location(hit: Hit) -> int:
+    """The note line to point at for a hit: its answer line, else its snippet's first line."""
+    return hit.answer_line if hit.answer_line is not None else hit.snippet.start_line
 
 
 def gaps_before(chunk: Chunk, snippet: Snippet) -> tuple[bool, ...]:

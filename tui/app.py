@@ -15,10 +15,11 @@ from textual.binding import Binding, BindingType
 
 from indexer.errors import NotesQAError
 from indexer.safe_text import safe_text
+from indexer.snippets import answer_location
 
 from .editor import open_in_editor
 from .messages import BuildProgress, EngineFailed, EngineReady, QuestionAsked, QuestionEdited, SearchDone, SearchFailed
-from .render import answer_line, location
+from .render import location
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .widgets.question import QuestionBox
@@ -298,7 +299,7 @@ class NotesQAApp(App[int]):
     def action_open_editor(self) -> None:
         hit = self.selected_hit
         if hit is not None:
-            open_in_editor(self, Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve(), answer_line(hit))
+            open_in_editor(self, Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve(), answer_location(hit))
 
     # -- the rest -----------------------------------------------------------
 

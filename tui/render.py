@@ -16,7 +16,7 @@ from textual.content import Content
 
 from indexer.confidence import bar_fraction
 from indexer.safe_text import safe_text
-from indexer.snippets import gaps_before
+from indexer.snippets import answer_location, gaps_before
 
 from .visuals import Hanging
 
@@ -93,13 +93,8 @@ def format_score(score: float | None) -> str:
     return " –  " if score is None else f"{score:4.2f}"
 
 
-def answer_line(hit: Hit) -> int:
-    """The note line that best answers the question (the snippet's first line if unknown)."""
-    return hit.answer_line if hit.answer_line is not None else hit.snippet.start_line
-
-
 def location(hit: Hit) -> str:
-    return f"{hit.chunk.path}:{answer_line(hit)}"
+    return f"{hit.chunk.path}:{answer_location(hit)}"
 
 
 #: In the results list, at most this many snippet lines come before the answer line

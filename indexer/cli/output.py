@@ -8,7 +8,7 @@ from typing import Any
 
 from ..models import Hit, SearchResult
 from ..safe_text import safe_text
-from ..snippets import gaps_before
+from ..snippets import answer_location, gaps_before
 
 #: What the plain output says above the results when the notes do not answer well.
 MATCH_LINES = {
@@ -62,11 +62,6 @@ def result_to_json(result: SearchResult, corpus_dir: Path, question: str | None 
 def dumps(payload: Any) -> str:
     # ensure_ascii keeps escape characters from notes as \u001b in the JSON text.
     return json.dumps(payload, ensure_ascii=True)
-
-
-def answer_location(hit: Hit) -> int:
-    """The note line to point at: the answer line, else the snippet's first line."""
-    return hit.answer_line if hit.answer_line is not None else hit.snippet.start_line
 
 
 def snippet_rows(hit: Hit) -> list[tuple[str, str]]:

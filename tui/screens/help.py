@@ -20,7 +20,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓  j k", "move in the results or scroll the preview"),
     ("Tab / Shift+Tab", "next / previous pane"),
     ("/", "back to the question box"),
-    ("o", "open the note in $EDITOR at the line"),
+    ("o", "open the note in $EDITOR at the answer line"),
     ("y", "copy the snippet"),
     ("m", "mode: hybrid → dense → keyword"),
     ("r", "rebuild the index in the background"),
