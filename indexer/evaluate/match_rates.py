@@ -26,7 +26,7 @@ def match_rates(
         elif relevant_counts.get(outcome.id, 0) > 0:
             groups["answerable"].append(outcome.match)
     return {
-        name: {"questions": float(len(flags)), **{m: round(flags.count(m) / len(flags), 4) for m in MATCHES}}
+        name: {"questions": float(len(flags)), **{m: round(flags.count(m) / len(flags), 6) for m in MATCHES}}
         for name, flags in groups.items()
         if flags
     }
