@@ -174,7 +174,8 @@ def answer_snippet(
     vector with the question, or None where there is none. Lines are taken best
     first (meaning plus shared terms) while they fit; the best line always
     goes in, cut between words around the query terms if it alone is too long.
-    A table row comes with its table's header row (if the chunk holds it).
+    A table row comes with its table's header row (if the chunk holds it), even
+    past ``max_chars``.
     Lines in ``exclude`` (already shown by a better hit) are left out; None
     means no line is left.
     """

@@ -57,7 +57,6 @@ def test_term_coverage_weighs_unknown_terms_most(searcher: Searcher) -> None:
     assert term_coverage(keyword, "sourdough baguette") == 0.0
     mixed = term_coverage(keyword, "cache a sourdough starter")  # "cache" known; two words unknown
     assert 0.0 < mixed < 0.5
-    # A word in every chunk says little; an unknown one weighs more than it.
     assert term_coverage(keyword, "what is it") == 1.0  # no content terms: nothing is unknown
 
 
