@@ -72,6 +72,8 @@ class Hit:
     keyword_score: float | None = None
     #: The note line (1-based) that best answers the question; one of ``snippet.line_numbers``.
     answer_line: int | None = None
+    #: That line's cosine with the question: absolute, comparable across questions (None: no vector).
+    answer_score: float | None = None
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .confidence import judge_hits
 from .errors import UsageError
 from .models import Hit, SearchFilter, SearchResult
-from .snippets import SnippetParams, make_snippet, query_stems
+from .snippets import SnippetParams, answer_snippet, query_stems
 
 if TYPE_CHECKING:
     import numpy as np
@@ -174,9 +175,10 @@ class Searcher:
             # Lines a better hit already shows are left out of this one's snippet;
             # a hit with nothing new to show is dropped.
             exclude = frozenset(n for p, n in shown_lines if p == chunk.path)
-            snippet = make_snippet(chunk, per_line, stems, self.snippet_params, exclude)
-            if snippet is None:
+            answered = answer_snippet(chunk, per_line, stems, self.snippet_params, exclude)
+            if answered is None:
                 continue
+            snippet = answered.snippet
             shown_lines.update((chunk.path, n) for n in snippet.line_numbers)
             hits.append(
                 Hit(
@@ -186,6 +188,9 @@ class Searcher:
                     snippet=snippet,
                     dense_score=float(dense[i]),
                     keyword_score=float(keyword[i]),
+                    answer_line=answered.answer_line,
+                    answer_score=answered.answer_cosine,
                 )
             )
-        return SearchResult(query, mode, tuple(hits), time.perf_counter() - started)
+        match = judge_hits(self.index.keyword, query, hits)
+        return SearchResult(query, mode, tuple(hits), time.perf_counter() - started, match=match)

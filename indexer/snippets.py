@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .keyword import STOPWORDS, _stemmer
-from .models import Chunk, Snippet, Span
+from .models import Chunk, Hit, Snippet, Span
 
 MAX_SNIPPET_CHARS = 400
 _WORD_SPAN = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
+_SPACE = re.compile(r"\s+")
 
 
 def is_content_line(line: str) -> bool:
@@ -25,20 +26,25 @@ def is_content_line(line: str) -> bool:
 _DELIMITER_ROW = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
+def table_header_rows(lines: Sequence[str]) -> dict[int, int]:
+    """For each body row of a pipe table, the position of its header row (0-based positions in ``lines``)."""
+    headers: dict[int, int] = {}
+    for index in range(1, len(lines)):
+        if "|" in lines[index - 1] and _DELIMITER_ROW.match(lines[index]) and "-" in lines[index]:
+            row = index + 1
+            while row < len(lines) and lines[row].strip() and "|" in lines[row]:
+                headers[row] = index - 1
+                row += 1
+    return headers
+
+
 def table_headers(lines: Sequence[str]) -> dict[int, str]:
     """For each body row of a pipe table, its header row (keys are 1-based line numbers).
 
     A row alone ("Data Durability using AOF persistence | Non persistent |") does
     not say which column is which; embedded with its header it does.
     """
-    headers: dict[int, str] = {}
-    for index in range(1, len(lines)):
-        if "|" in lines[index - 1] and _DELIMITER_ROW.match(lines[index]) and "-" in lines[index]:
-            row = index + 1
-            while row < len(lines) and lines[row].strip() and "|" in lines[row]:
-                headers[row + 1] = lines[index - 1].strip()
-                row += 1
-    return headers
+    return {row + 1: lines[header].strip() for row, header in table_header_rows(lines).items()}
 
 
 @lru_cache(maxsize=200_000)
@@ -94,12 +100,22 @@ class SnippetParams:
 
 
 def _clip(text: str, spans: tuple[Span, ...], limit: int) -> str:
-    """Cut one over-long line to ``limit`` characters around its first query term."""
+    """Cut one over-long line to at most ``limit`` characters around its first query term.
+
+    Cuts fall between words ("top 1…" never stands for "top 100"); only a
+    single word longer than the window (a URL) is cut inside.
+    """
     if len(text) <= limit:
         return text
     centre = spans[0].start if spans else 0
     start = max(0, min(centre - limit // 3, len(text) - (limit - 2)))
     end = start + limit - 2
+    if start > 0 and not text[start - 1].isspace():  # move forward to the next word start
+        space = _SPACE.search(text, start, end)
+        start = space.end() if space else start
+    if end < len(text) and not text[end].isspace():  # move back to the last word end
+        spaces = [m.start() for m in _SPACE.finditer(text, start, end)]
+        end = spaces[-1] if spaces and spaces[-1] > start else end
     head = "…" if start > 0 else ""
     tail = "…" if end < len(text) else ""
     return head + text[start:end].strip() + tail
@@ -121,6 +137,17 @@ def line_scores(
     return scored
 
 
+@dataclass(frozen=True)
+class AnsweredSnippet:
+    """A snippet and the line of it that best answers the question."""
+
+    snippet: Snippet
+    #: The note line (1-based) of the best-scored line; one of ``snippet.line_numbers``.
+    answer_line: int
+    #: That line's cosine with the question (None if the line has no vector).
+    answer_cosine: float | None
+
+
 def make_snippet(
     chunk: Chunk,
     dense: Sequence[float | None],
@@ -128,14 +155,29 @@ def make_snippet(
     params: SnippetParams = SnippetParams(),
     exclude: frozenset[int] = frozenset(),
 ) -> Snippet | None:
-    """The best lines of ``chunk`` for the question, in note order, within ``max_chars``.
+    """The best lines of ``chunk`` for the question (see ``answer_snippet``)."""
+    answered = answer_snippet(chunk, dense, stems, params, exclude)
+    return None if answered is None else answered.snippet
+
+
+def answer_snippet(
+    chunk: Chunk,
+    dense: Sequence[float | None],
+    stems: set[str],
+    params: SnippetParams = SnippetParams(),
+    exclude: frozenset[int] = frozenset(),
+) -> AnsweredSnippet | None:
+    """The best lines of ``chunk`` for the question, in note order, within ``max_chars``,
+    and the best of them.
 
     ``dense`` has one entry per line of ``chunk.text``: the cosine of the line's
     vector with the question, or None where there is none. Lines are taken best
     first (meaning plus shared terms) while they fit; the best line always
-    goes in, cut around the query terms if it alone is too long. Lines in
-    ``exclude`` (already shown by a better hit) are left out; None means no
-    line is left.
+    goes in, cut between words around the query terms if it alone is too long.
+    A table row comes with its table's header row (if the chunk holds it), even
+    past ``max_chars``.
+    Lines in ``exclude`` (already shown by a better hit) are left out; None
+    means no line is left.
     """
     numbered = chunk.numbered_lines()
     scored = line_scores(chunk, dense, stems, params, exclude)
@@ -143,12 +185,13 @@ def make_snippet(
         return None
     if not scored:
         text = _clip(chunk.text, highlight_spans(chunk.text, stems), params.max_chars)
-        return Snippet(text, chunk.start_line, chunk.start_line, highlight_spans(text, stems), (chunk.start_line,))
+        snippet = Snippet(text, chunk.start_line, chunk.start_line, highlight_spans(text, stems), (chunk.start_line,))
+        return AnsweredSnippet(snippet, chunk.start_line, None)
     ranked = sorted(scored, key=lambda item: (-item[1], item[0]))
     chosen: list[int] = []
     texts: set[str] = set()
     size = 0
-    best = ranked[0][1] if ranked else 0.0
+    best = ranked[0][1]
     for position, score in ranked:
         if len(chosen) >= params.max_lines or score < best - params.margin:
             break
@@ -161,9 +204,39 @@ def make_snippet(
         size += length
         if size >= params.max_chars - 20:
             break
-    chosen.sort()
-    text = "\n".join(numbered[p][1].strip() for p in chosen)
-    if len(text) > params.max_chars:  # one line longer than a snippet
-        text = _clip(text, highlight_spans(text, stems), params.max_chars)
-    numbers = tuple(numbered[p][0] for p in chosen)
-    return Snippet(text, numbers[0], numbers[-1], highlight_spans(text, stems), numbers)
+    lines = {p: numbered[p][1].strip() for p in chosen}
+    if len(chosen) == 1 and len(lines[chosen[0]]) > params.max_chars:  # one line longer than a snippet
+        line = lines[chosen[0]]
+        lines[chosen[0]] = _clip(line, highlight_spans(line, stems), params.max_chars)
+    headers = table_header_rows([text for _, text in numbered])
+    for position in list(lines):
+        header = headers.get(position)
+        if header is not None and header not in lines:
+            lines[header] = numbered[header][1].strip()
+    order = sorted(lines)
+    text = "\n".join(lines[p] for p in order)
+    numbers = tuple(numbered[p][0] for p in order)
+    top = ranked[0][0]
+    snippet = Snippet(text, numbers[0], numbers[-1], highlight_spans(text, stems), numbers)
+    return AnsweredSnippet(snippet, numbered[top][0], dense[top] if top < len(dense) else None)
+
+
+def answer_location(hit: Hit) -> int:
+    """The note line to point at for a hit: its answer line, else its snippet's first line."""
+    return hit.answer_line if hit.answer_line is not None else hit.snippet.start_line
+
+
+def gaps_before(chunk: Chunk, snippet: Snippet) -> tuple[bool, ...]:
+    """One flag per line of ``snippet.text``: were lines of the chunk left out just before it?
+
+    Renderers show a "…" line there; the snippet text itself stays the notes' own words.
+    Blank lines, headings and table delimiter rows do not count as left out.
+    """
+    count = snippet.text.count("\n") + 1
+    if len(snippet.line_numbers) != count:
+        return (False,) * count
+    content = [number for number, line in chunk.numbered_lines() if is_content_line(line)]
+    flags = [False]
+    for before, after in zip(snippet.line_numbers, snippet.line_numbers[1:]):
+        flags.append(any(before < number < after for number in content))
+    return tuple(flags)

@@ -132,3 +132,20 @@ def test_a_question_never_loads_torch_or_sentence_transformers(workspace: tuple[
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "heavy": [], "onnx": True}, done.stderr
     assert "400KB" in done.stdout
+
+
+def test_ask_says_how_well_the_notes_match(workspace: tuple[Path, dict[str, str]]) -> None:
+    _, env = workspace
+    done = run(["ask", "--json", "-k", "3", "How big can a DynamoDB item be?"], env)
+    payload = json.loads(done.stdout)
+    assert payload["match"] == "good"
+    first = payload["results"][0]
+    lines = first["snippet"].split("\n")
+    assert first["snippet_start_line"] <= first["answer_line"] <= first["snippet_end_line"]
+    answer = (ROOT / "corpus" / "database.md").read_text(encoding="utf-8").split("\n")[first["answer_line"] - 1]
+    assert answer.strip() in lines and "400KB" in answer
+    off = run(["ask", "-k", "3", "How do I bake sourdough bread?"], env)
+    assert off.returncode == 0 and off.stdout.startswith("No good match in your notes")
+    assert "1. " in off.stdout  # the nearest passages still follow
+    off_json = json.loads(run(["ask", "--json", "How do I bake sourdough bread?"], env).stdout)
+    assert off_json["match"] == "none" and off_json["results"]

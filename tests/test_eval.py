@@ -154,3 +154,63 @@ def test_own_set_quality_floor_with_the_real_model(tmp_path: Path, model_cache: 
     assert hybrid["chunk"]["hit@1"] >= 0.88
     dense = summarize(evaluate_mode(searcher, questions, "dense"), counts, "dense").metrics
     assert hybrid["snippet"]["hit@1"] > dense["snippet"]["hit@1"]
+
+
+OFFTOPIC = ROOT / "eval" / "offtopic.jsonl"
+
+
+def test_offtopic_questions_need_no_evidence_and_say_so(tmp_path: Path) -> None:
+    questions = load_questions(OFFTOPIC)
+    assert len(questions) >= 40 and all(q.expect == "none" and q.evidence == () for q in questions)
+    assert len({q.style for q in questions}) >= 8  # cooking, sport, travel, other technologies...
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "a", "question": "q", "expect": "good"}\n')
+    with pytest.raises(EvalError, match='"expect" can only be "none"'):
+        load_questions(path)
+    path.write_text('{"id": "a", "question": "q"}\n')
+    with pytest.raises(EvalError, match='"evidence"'):
+        load_questions(path)  # only an off-topic question may lack evidence
+
+
+def test_match_rates_per_group(notes_settings: Settings, fake_model: ModelInfo, tmp_path: Path) -> None:
+    from indexer.evaluate.match_rates import match_rates
+
+    build_index(notes_settings, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    searcher = Searcher(load_index(notes_settings.index_dir), FakeEmbedder())
+    path = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "1", "question": "maximum item size 400KB", "evidence": ["Maximum size of an item is 400KB"]},
+        {"id": "2", "question": "how do I bake sourdough bread", "expect": "none"},
+        {"id": "3", "question": "unicorn", "evidence": ["text that is nowhere"]},  # not answerable: not counted
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    questions = load_questions(path)
+    assert missing_evidence(searcher, questions) == ["question 3: no evidence string occurs in the notes"]
+    outcomes = evaluate_mode(searcher, questions, "hybrid", 5)
+    assert [o.match for o in outcomes][:2] == ["good", "none"]
+    rates = match_rates(outcomes, questions, relevant_chunk_counts(searcher, questions))
+    assert rates == {
+        "answerable": {"questions": 1.0, "good": 1.0, "weak": 0.0, "none": 0.0},
+        "offtopic": {"questions": 1.0, "good": 0.0, "weak": 0.0, "none": 1.0},
+    }
+
+
+@pytest.mark.model
+def test_match_flag_floor_with_the_real_model(tmp_path: Path, model_cache: Path) -> None:
+    """Regression floor for the confidence flag, a little under the measured figures (README, "Answer quality"):
+    answerable own questions 89% good / 1% none; off-topic 97% none, 98% none or weak."""
+    from indexer.evaluate.match_rates import match_rates
+    from indexer.service import open_searcher
+
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", cache_dir=model_cache)
+    searcher = open_searcher(settings).searcher
+    questions = load_questions(QUESTIONS) + load_questions(OFFTOPIC)
+    counts = relevant_chunk_counts(searcher, questions)
+    rates = match_rates(evaluate_mode(searcher, questions, "hybrid"), questions, counts)
+    own, off = rates["answerable"], rates["offtopic"]
+    assert own["questions"] == 216 and off["questions"] >= 40
+    assert own["none"] <= 0.03  # done when <= 5%
+    assert own["good"] >= 0.85
+    assert off["none"] + off["weak"] >= 0.93  # done when >= 90%
+    assert off["none"] >= 0.90

@@ -16,6 +16,7 @@ from textual.css.query import NoMatches
 
 from indexer.errors import NotesQAError
 from indexer.safe_text import safe_text
+from indexer.snippets import answer_location
 
 from .clipboard import copied_text
 from .editor import open_in_editor
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 MODES = ("hybrid", "dense", "keyword")  # = indexer.search.MODES (a test checks); not imported, to paint sooner
+#: The status line above the results when the notes answer poorly (SearchResult.match).
+MATCH_LINES = {"none": "No good match in your notes", "weak": "Weak match"}
 #: Actions keyed by letters: hidden while the question box has focus (the letters type there).
 LETTER_ACTIONS = {"quit_app", "help", "cycle_mode", "rebuild", "open_editor", "copy_snippet", "toggle_compact"}
 
@@ -335,7 +338,11 @@ class NotesQAApp(App[int]):
         result = event.result
         self.results.show(result)
         count = len(result.hits)
-        self.status.say(f"{count} result{'s' if count != 1 else ''}" if count else "No results; try other words")
+        found = f"{count} result{'s' if count != 1 else ''}"
+        if count and result.match in MATCH_LINES:
+            self.status.say(f"{MATCH_LINES[result.match]} · {found}", warning=True)
+        else:
+            self.status.say(found if count else "No results; try other words")
         if self._focus_results and count:
             self.results.focus()
         self._focus_results = False
@@ -369,8 +376,7 @@ class NotesQAApp(App[int]):
     def action_open_editor(self) -> None:
         hit = self.selected_hit
         if hit is not None:
-            path = Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve()
-            open_in_editor(self, path, hit.answer_line or hit.snippet.start_line)
+            open_in_editor(self, Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve(), answer_location(hit))
 
     # -- the rest -----------------------------------------------------------
 

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from textual.content import Content
 
+from indexer.confidence import bar_fraction
 from indexer.safe_text import safe_text
+from indexer.snippets import answer_location, gaps_before
 
 from .visuals import Hanging
 
@@ -28,6 +30,10 @@ BAR_STYLE = "$accent"
 BAR_TRACK_STYLE = "on $panel"
 ANSWER_LINE_STYLE = "on $accent-muted"
 ANSWER_MARK_STYLE = "bold $accent"
+#: The line that best answers the question, in the results list and the preview.
+BEST_LINE_STYLE = "bold"
+BEST_MARK = "›"
+GAP_STYLE = "dim"
 BAR_CELLS = 8
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 TAB = "    "
@@ -72,9 +78,9 @@ def line_spans(text: str, highlights: Sequence[Span]) -> list[tuple[str, list[tu
     return out
 
 
-def score_bar(score: float, top: float, cells: int = BAR_CELLS) -> Content:
-    """A bar of ``cells`` cells, full for the top score, in eighths of a cell."""
-    fraction = max(0.0, min(1.0, score / top)) if top > 0 else 0.0
+def score_bar(fraction: float, cells: int = BAR_CELLS) -> Content:
+    """A bar of ``cells`` cells filled to ``fraction`` (0..1), in eighths of a cell."""
+    fraction = max(0.0, min(1.0, fraction))
     eighths = round(fraction * cells * 8)
     full, part = divmod(eighths, 8)
     filled = "█" * full + (_EIGHTHS[part] if part else "")
@@ -83,22 +89,54 @@ def score_bar(score: float, top: float, cells: int = BAR_CELLS) -> Content:
     return bar + track
 
 
-def format_score(score: float, mode: str) -> str:
-    return f"{score:5.1f}" if mode == "keyword" else f"{score:5.2f}"
+def format_score(score: float | None) -> str:
+    return " –  " if score is None else f"{score:4.2f}"
 
 
 def location(hit: Hit) -> str:
-    return f"{hit.chunk.path}:{hit.snippet.start_line}"
+    return f"{hit.chunk.path}:{answer_location(hit)}"
 
 
-def hit_prompt(hit: Hit, top: float, mode: str) -> Hanging:
-    """A result row: rank, score bar and score, heading path; then, indented, file:line and the snippet."""
+#: In the results list, at most this many snippet lines come before the answer line
+#: (the rest become "…"), so that the answer shows on a small screen too.
+LINES_BEFORE_ANSWER = 1
+
+
+def snippet_rows(hit: Hit) -> list[Content]:
+    """The snippet for the results list: the answer line marked, "…" where lines are left out."""
+    pieces = line_spans(hit.snippet.text, hit.snippet.highlights)
+    numbers = snippet_line_numbers(hit.snippet)
+    gaps = list(gaps_before(hit.chunk, hit.snippet))
+    best = numbers.index(hit.answer_line) if hit.answer_line in numbers else 0
+    first = max(0, best - LINES_BEFORE_ANSWER)
+    if first > 0:
+        gaps[first] = True
+    rows: list[Content] = []
+    for index in range(first, len(pieces)):
+        if gaps[index]:
+            rows.append(Content("…").stylize(GAP_STYLE))
+        line, spans = pieces[index]
+        if index == best:
+            rows.append(Content.assemble(Content(BEST_MARK + " ").stylize(ANSWER_MARK_STYLE),
+                                         literal(line, spans).stylize_before(BEST_LINE_STYLE)))
+        else:
+            rows.append(literal(line, spans))
+    return rows
+
+
+def hit_prompt(hit: Hit) -> Hanging:
+    """A result row: rank, score bar and score, heading path; then, indented, file:line and the snippet.
+
+    The bar and the number are the answer line's cosine with the question, on
+    one scale for every question (``indexer.confidence.bar_fraction``): a full
+    bar at rank 1 means a close match, not just the best of poor ones.
+    """
     heading = literal(hit.chunk.heading_path or "(no heading)").stylize(HEADING_STYLE)
     head = Content.assemble(
-        Content(f"{hit.rank:>2} "), score_bar(hit.score, top), Content(" " + format_score(hit.score, mode) + "  "), heading
+        Content(f"{hit.rank:>2} "), score_bar(bar_fraction(hit.answer_score)),
+        Content(" " + format_score(hit.answer_score) + "  "), heading,
     )
-    rows = [literal(location(hit)).stylize(LOCATION_STYLE)]
-    rows += [literal(line, spans) for line, spans in line_spans(hit.snippet.text, hit.snippet.highlights)]
+    rows = [literal(location(hit)).stylize(LOCATION_STYLE), *snippet_rows(hit)]
     return Hanging(head, Content("\n").join(rows), indent=3)
 
 
@@ -107,6 +145,8 @@ class Preview:
     content: Content
     #: Rows (0-based, before wrapping) of the first and last answering lines.
     answer_rows: tuple[int, int]
+    #: Row of the line that best answers the question.
+    best_row: int = 0
 
 
 def snippet_line_numbers(snippet: Snippet) -> tuple[int, ...]:
@@ -140,15 +180,23 @@ def preview(hit: Hit) -> Preview:
     width = len(str(max((n for n, _ in numbered), default=1)))
     terms = _answer_spans(hit)
     answering_rows = []
+    best_row = 0
     for number, text in numbered:
         answering = number in terms
+        best = answering and number == hit.answer_line
         if answering:
             answering_rows.append(len(rows))
-        mark = Content("▌").stylize(ANSWER_MARK_STYLE) if answering else Content(" ")
+        if best:
+            best_row = len(rows)
+        mark = Content(BEST_MARK if best else "▌" if answering else " ")
+        if answering:
+            mark = mark.stylize(ANSWER_MARK_STYLE)
         gutter = Content(f"{number:>{width}} │ ").stylize("bold" if answering else LOCATION_STYLE)
         body = literal(text, terms.get(number, ()))
         if answering:
             body = body.stylize_before(ANSWER_LINE_STYLE)
+        if best:
+            body = body.stylize_before(BEST_LINE_STYLE)
         rows.append(Content.assemble(mark, gutter, body))
     first, last = (answering_rows[0], answering_rows[-1]) if answering_rows else (0, 0)
-    return Preview(Content("\n").join(rows), (first, last))
+    return Preview(Content("\n").join(rows), (first, last), best_row or first)

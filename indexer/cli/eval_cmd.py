@@ -24,6 +24,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def run_notes_eval(args: argparse.Namespace) -> int:
+    from ..evaluate.match_rates import match_rates
     from ..evaluate.notes_eval import evaluate_mode, missing_evidence, outcome_to_json, relevant_chunk_counts, summarize
     from ..evaluate.questions import load_questions
 
@@ -40,8 +41,12 @@ def run_notes_eval(args: argparse.Namespace) -> int:
     per_question: list[dict[str, Any]] = []
     for mode in _modes(args):
         outcomes = evaluate_mode(searcher, questions, mode, args.k)
-        report = summarize(outcomes, counts, mode, args.k)
-        metrics[mode] = {**report.metrics, "latency_ms": report.latency_ms, "by_style": report.by_style}
+        # Off-topic questions ("expect": "none") have no evidence: they count for the match flag only.
+        scored = [o for o, q in zip(outcomes, questions) if q.expect != "none"]
+        metrics[mode] = {"match": match_rates(outcomes, questions, counts)}
+        if scored:
+            report = summarize(scored, counts, mode, args.k)
+            metrics[mode].update({**report.metrics, "latency_ms": report.latency_ms, "by_style": report.by_style})
         per_question.extend(outcome_to_json(o) for o in outcomes)
     if args.json:
         print(json.dumps({"questions": len(questions), "metrics": metrics, "per_question": per_question}))
@@ -49,19 +54,25 @@ def run_notes_eval(args: argparse.Namespace) -> int:
     names = ["hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10"]
     rows = []
     for mode, m in metrics.items():
-        for level in ("chunk", "snippet"):
+        for level in ("chunk", "snippet") if "chunk" in m else ():
             rows.append([mode, level, *[f"{m[level][n]:.3f}" for n in names], f"{m['latency_ms']['p50']:.1f}",
                          f"{m['latency_ms']['p95']:.1f}"])
     print(f"{len(questions)} questions from {safe_text(str(args.questions), keep_newlines=False)}")
-    print(_table(["mode", "level", *names, "p50 ms", "p95 ms"], rows))
+    if rows:
+        print(_table(["mode", "level", *names, "p50 ms", "p95 ms"], rows))
     style_rows = []
     for mode, m in metrics.items():
-        for style, s in m["by_style"].items():
+        for style, s in m.get("by_style", {}).items():
             style_rows.append([mode, style, str(int(s["count"]["questions"])), f"{s['snippet']['hit@1']:.3f}",
                                f"{s['snippet']['hit@5']:.3f}", f"{s['snippet']['mrr@10']:.3f}"])
     if style_rows:
         print()
         print(_table(["mode", "style", "n", "snippet hit@1", "snippet hit@5", "snippet mrr@10"], style_rows))
+    match_rows = [[mode, group, str(int(r["questions"])), *[f"{r[flag]:.1%}" for flag in ("good", "weak", "none")]]
+                  for mode, m in metrics.items() for group, r in m["match"].items()]
+    if match_rows:
+        print()
+        print(_table(["mode", "match flag on", "n", "good", "weak", "none"], match_rows))
     return 0
 
 

@@ -30,6 +30,7 @@ class QuestionOutcome:
     snippet_rank: int | None
     seconds: float
     top: tuple[str, ...]  # "path:line" of the hits
+    match: str | None = None  # the search's confidence flag: good, weak or none
 
 
 @dataclass
@@ -74,7 +75,8 @@ def evaluate_mode(searcher: Searcher, questions: Sequence[Question], mode: str, 
         snippet_rank = next((h.rank for h in result.hits if question.answered_by(h.snippet.text)), None)
         top = tuple(f"{h.chunk.path}:{h.snippet.start_line}" for h in result.hits)
         outcomes.append(
-            QuestionOutcome(question.id, question.question, question.style, mode, chunk_rank, snippet_rank, seconds, top)
+            QuestionOutcome(question.id, question.question, question.style, mode, chunk_rank, snippet_rank, seconds, top,
+                            match=result.match)
         )
     return outcomes
 
@@ -96,7 +98,8 @@ def summarize(
 def missing_evidence(searcher: Searcher, questions: Sequence[Question]) -> list[str]:
     """Warnings for questions whose evidence occurs in no chunk of the index."""
     counts = relevant_chunk_counts(searcher, questions)
-    return [f"question {q.id}: no evidence string occurs in the notes" for q in questions if counts[q.id] == 0]
+    return [f"question {q.id}: no evidence string occurs in the notes" for q in questions
+            if counts[q.id] == 0 and q.expect != "none"]
 
 
 def outcome_to_json(outcome: QuestionOutcome) -> dict[str, Any]:
@@ -109,4 +112,5 @@ def outcome_to_json(outcome: QuestionOutcome) -> dict[str, Any]:
         "snippet_rank": outcome.snippet_rank,
         "ms": round(outcome.seconds * 1000, 3),
         "top": list(outcome.top),
+        "match": outcome.match,
     }

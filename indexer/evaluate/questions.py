@@ -25,6 +25,8 @@ class Question:
     style: str | None = None
     path: str | None = None
     heading: str | None = None
+    #: "none": the notes do not answer it (an off-topic question; no evidence needed).
+    expect: str | None = None
 
     def folded_evidence(self) -> tuple[str, ...]:
         return tuple(fold(e) for e in self.evidence)
@@ -53,7 +55,12 @@ def load_questions(path: Path) -> list[Question]:
             raise EvalError(f'{path} line {number}: missing "id"')
         if not isinstance(question, str) or not question.strip():
             raise EvalError(f'{path} line {number}: missing "question" text')
-        if (
+        expect = record.get("expect")
+        if expect is not None and expect != "none":
+            raise EvalError(f'{path} line {number}: "expect" can only be "none" (an off-topic question)')
+        if expect == "none" and evidence in (None, []):
+            evidence = []
+        elif (
             not isinstance(evidence, list)
             or not evidence
             or not all(isinstance(e, str) and fold(e) for e in evidence)
@@ -68,7 +75,7 @@ def load_questions(path: Path) -> list[Question]:
             if value is not None and not isinstance(value, str):
                 raise EvalError(f'{path} line {number}: "{key}" must be a string')
             optional[key] = value
-        questions.append(Question(str(qid), question, tuple(evidence), **optional))
+        questions.append(Question(str(qid), question, tuple(evidence), expect=expect, **optional))
     if not questions:
         raise EvalError(f"{path} holds no questions")
     return questions

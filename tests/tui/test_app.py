@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import shutil
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from indexer.settings import Settings
+from indexer.settings import ChunkerSettings, Settings
 from tui.app import NotesQAApp, create_app
 from tui.engine import IndexEngine
 from tui.widgets.preview import PreviewPane
@@ -356,3 +357,45 @@ async def test_a_failed_rebuild_keeps_the_previous_index(app: NotesQAApp, settin
         assert app.searcher is searcher
         await ask(pilot, "maximum item size")
         assert app.screen.query_one(ResultsList).hits[0].chunk.heading == ("Database", "DynamoDB")
+
+
+async def test_an_off_topic_question_says_no_good_match_above_the_results(app: NotesQAApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "how do I bake sourdough bread")
+        assert app.results.hits  # the nearest passages are still listed
+        assert status_text(app).startswith("No good match in your notes")
+        assert "No good match in your notes" in screen_text(app)
+        await ask(pilot, "maximum item size")
+        assert status_text(app) == f"{len(app.results.hits)} results"
+
+
+async def test_o_opens_the_editor_at_the_answer_line_not_the_snippet_start(
+    app: NotesQAApp, settings: Settings, fake_editor: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script, log = fake_editor
+    monkeypatch.setenv("EDITOR", script)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "backups kept days")
+        hit = app.results.hits[0]
+        assert hit.answer_line is not None and hit.answer_line != hit.snippet.start_line
+        await pilot.press("o")
+        await pilot.pause()
+        assert log.read_text().split("\n")[0] == f"+{hit.answer_line}"
+        assert dict(hit.chunk.numbered_lines())[hit.answer_line] == "- Backups are kept for 1 to 35 days"
+
+
+async def test_the_answer_line_is_in_view_on_a_small_screen(tmp_path: Path) -> None:
+    """Long lines above the answer wrap; the preview still scrolls the answer line into view."""
+    filler = [f"- filler {n} extraordinarily lengthy vocabulary demonstrates wrapping behaviour everywhere"
+              for n in range(6)]
+    notes = {"long.md": "# Long\n\n## Section\n\n" + "\n".join(filler) + "\n- zebra quokka answer line\n"}
+    settings = replace(make_settings(tmp_path, notes), chunker=ChunkerSettings(target_tokens=200, max_tokens=256))
+    app = create_app(fake_engine(settings), debounce=5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ask(pilot, "zebra quokka")
+        hit = app.results.hits[0]
+        assert dict(hit.chunk.numbered_lines())[hit.answer_line] == "- zebra quokka answer line"
+        preview = app.screen.query_one(PreviewPane)
+        assert preview.scroll_y > 0
+        shown = "\n".join(screen_text(app).split("\n")[-10:])  # the preview pane, at the bottom
+        assert "zebra quokka answer line" in shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from indexer.snippets import answer_location
 from tui.app import create_app
 from tui.clipboard import without_controls
 from tui.widgets.preview import PreviewPane
@@ -22,9 +23,11 @@ async def test_small_terminals_get_one_line_per_result(tmp_path: Path) -> None:
         assert results.virtual_size.height == len(results.hits)  # one row each, no separators
         rows = [line for line in screen_text(app).splitlines() if "│" in line]
         for hit in results.hits[:4]:
-            location = f"{hit.chunk.path}:{hit.snippet.start_line}"
+            location = f"{hit.chunk.path}:{answer_location(hit)}"
             (row,) = [r for r in rows if f" {hit.rank} " in r[:6] and location in r]
-            assert hit.chunk.heading[-1] in row and f"{hit.score:.2f}" in row
+            # The same absolute score as the full list: the answer line's cosine.
+            assert hit.answer_score is not None
+            assert hit.chunk.heading[-1] in row and f"{hit.answer_score:.2f}" in row
         # The snippet is read in the preview.
         preview = app.screen.query_one(PreviewPane)
         assert preview.hit == results.hits[0]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 from textual.visual import RenderOptions, Visual
 
-from ..render import HEADING_STYLE, LOCATION_STYLE, format_score, literal
+from ..render import HEADING_STYLE, LOCATION_STYLE, format_score, literal, location
 
 if TYPE_CHECKING:
     from textual.css.styles import RulesMap
@@ -56,7 +56,6 @@ def compact_row(hit: Hit, mode: str) -> OneLine:
     """`` 1 Database > DynamoDB ……… database.md:6  0.87``."""
     left = Content.assemble(Content(f"{hit.rank:>2} "),
                             literal(hit.chunk.heading_path or "(no heading)").stylize(HEADING_STYLE))
-    line = hit.answer_line or hit.snippet.start_line
-    right = Content.assemble(literal(f"{hit.chunk.path}:{line}").stylize(LOCATION_STYLE), "  ",
-                             Content(format_score(hit.score, mode).strip()))
+    right = Content.assemble(literal(location(hit)).stylize(LOCATION_STYLE), "  ",
+                             Content(format_score(hit.answer_score).strip()))
     return OneLine(left, right)

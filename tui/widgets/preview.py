@@ -31,6 +31,8 @@ class PreviewPane(VerticalScroll):
         super().__init__(id=id)
         self.hit: Hit | None = None
         self._answer_rows = (0, 0)
+        self._best_row = 0
+        self._content = Content("")
         self.border_title = TITLE
 
     def compose(self) -> ComposeResult:
@@ -53,13 +55,27 @@ class PreviewPane(VerticalScroll):
         self.border_title = Content(f"{TITLE} · ") + literal(hit.chunk.heading_path or hit.chunk.path)
         self.border_subtitle = literal(location(hit))
         self._answer_rows = shown.answer_rows
+        self._best_row = shown.best_row
+        self._content = shown.content
         self.call_after_refresh(self._scroll_to_answer)
 
     def _scroll_to_answer(self) -> None:
-        """From the top if the answer fits there, else with two rows of context above it."""
-        first, last = self._answer_rows
-        fits = last < self.scrollable_content_region.height
-        self.scroll_to(y=0 if fits else max(0, first - 2), animate=False)
+        """From the top if the answer fits there, else with two rows of context above it;
+        the best line is always in view."""
+        first, last, best = (self._screen_row(row) for row in (*self._answer_rows, self._best_row))
+        height = self.scrollable_content_region.height
+        y = 0 if last < height else max(0, first - 2)
+        if not y <= best < y + height:
+            y = max(0, best - min(2, height - 1))
+        self.scroll_to(y=y, animate=False)
+
+    def _screen_row(self, row: int) -> int:
+        """Where content row ``row`` is on screen, once the rows above it are wrapped."""
+        width = self.query_one("#preview-body", Static).content_region.width
+        if width <= 0:
+            return row
+        above = self._content.split("\n", allow_blank=True)[:row]
+        return sum(max(1, len(line.wrap(width))) for line in above)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.hit is not None:

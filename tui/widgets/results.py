@@ -38,13 +38,12 @@ class ResultsList(OptionList):
     def show(self, result: SearchResult) -> None:
         self.result = result
         self.hits = result.hits
-        top = max((h.score for h in result.hits), default=0.0)
         self.clear_options()
         options: list[Option | None] = []
         for hit in result.hits:
             if options and not self.compact:
                 options.append(None)
-            prompt = compact_row(hit, result.mode) if self.compact else hit_prompt(hit, top, result.mode)
+            prompt = compact_row(hit, result.mode) if self.compact else hit_prompt(hit)
             options.append(Option(prompt, id=str(hit.rank)))
         self.add_options(options)
         self.border_subtitle = f"{len(result.hits)} · {result.mode}"

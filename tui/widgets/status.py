@@ -23,11 +23,12 @@ class StatusBar(Horizontal):
     def on_mount(self) -> None:
         self.query_one(ProgressBar).display = False
 
-    def say(self, text: str, *, busy: bool = False, error: bool = False) -> None:
+    def say(self, text: str, *, busy: bool = False, error: bool = False, warning: bool = False) -> None:
         label = self.query_one("#status-text", Label)
         label.update(Content(safe_text(text, keep_newlines=False)))
         label.set_class(busy, "-busy")
         label.set_class(error, "-error")
+        label.set_class(warning, "-warning")
 
     def progress(self, done: int, total: int | None) -> None:
         """Show the bar at ``done`` of ``total`` steps (None: busy, count unknown)."""
