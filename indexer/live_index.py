@@ -54,7 +54,8 @@ class Fresh:
 class LiveIndex:
     """Opens the index once, then keeps it fresh. Thread-safe: one caller refreshes at a time.
 
-    ``embedder``, ``token_counter`` and ``model`` default to the real model; tests pass fakes.
+    ``embedder``, ``token_counter`` and ``model`` default to the real model; tests pass fakes
+    (and ``racy_seconds=0`` to trust stats taken right after writing a note).
     """
 
     def __init__(
@@ -65,12 +66,14 @@ class LiveIndex:
         token_counter: Any = None,
         model: ModelInfo | None = None,
         say: Callable[[str], None] = log.info,
+        racy_seconds: float = RACY_SECONDS,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
         self._token_counter = token_counter
         self._model = model
         self._say = say
+        self._racy_ns = int(racy_seconds * 1e9)
         self._lock = threading.Lock()
         self._opened: OpenedSearcher | None = None
         self._folder: Path | None = None
@@ -94,7 +97,7 @@ class LiveIndex:
         """Stats of every note and the live build, or None if they cannot be trusted yet."""
         root = self.settings.corpus_dir
         skip = {Path(os.path.realpath(self.settings.index_dir))}
-        racy_after = time.time_ns() - int(RACY_SECONDS * 1e9)
+        racy_after = time.time_ns() - self._racy_ns
         rows = []
         for path in _candidates(root, skip, []):
             try:

@@ -18,8 +18,6 @@ from .note_reader import NoteLines, read_note_lines
 from .search import check_query
 
 if TYPE_CHECKING:
-    from .embedder import Embedder
-    from .model_files import ModelInfo
     from .settings import Settings
 
 #: At most this many hits per call: an answer an assistant can read, not a dump of the index.
@@ -88,16 +86,9 @@ def answer_from(result: SearchResult, warnings: tuple[str, ...] = ()) -> SearchA
 class NotesTools:
     """The three tools over one warm, self-refreshing index."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        embedder: Embedder | None = None,
-        token_counter: Any = None,
-        model: ModelInfo | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, live: LiveIndex | None = None) -> None:
         self.settings = settings
-        self.live = LiveIndex(settings, embedder=embedder, token_counter=token_counter, model=model)
+        self.live = live or LiveIndex(settings)
 
     def search_notes(
         self, query: str, k: int = 5, mode: str = "hybrid", path: str | None = None, heading: str | None = None

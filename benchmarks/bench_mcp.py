@@ -1,0 +1,147 @@
+"""Per-call latency of ``search_notes`` through the MCP stdio server, against the in-process warm search.
+
+Usage: python benchmarks/bench_mcp.py [--calls 200] [--block 20] [--out FILE]
+(default FILE: benchmarks/results/mcp.json)
+
+- builds an index of a copy of corpus/ (NOTES_QA_CACHE reused if set, for the ONNX export);
+- starts `notes-qa mcp` as a subprocess and talks to it with the SDK's own stdio client
+  (mcp.client.stdio + ClientSession), as an editor or assistant would;
+- times --calls `search_notes` calls (k=5, hybrid; the questions of eval/questions.jsonl in order), from
+  sending the request to the parsed, schema-checked result, and --calls in-process
+  `Searcher.search` calls on the same questions in this process, alternating in blocks of --block so the
+  VM's drift hits both alike; reports p50/p95/p99 of each and the difference of the p50s;
+- also: a `ping` round trip (the protocol's floor), the server's RSS before and after, and a transcript
+  (the tool list and one search result) in the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_query import percentiles  # noqa: E402
+from machine import machine_facts  # noqa: E402
+
+QUESTION = "How big can a DynamoDB item be?"
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def server_pid() -> int:
+    """The one child process of this benchmark: the server the stdio client started."""
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == me:
+                return int(entry.name)
+    raise SystemExit("cannot find the server process")
+
+
+async def run(args: argparse.Namespace, env: dict[str, str], questions: list[str]) -> dict[str, Any]:
+    from mcp.client.session import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    from indexer.service import open_searcher
+    from indexer.settings import Settings
+
+    searcher = open_searcher(Settings.from_env(env), auto_build=False).searcher
+    params = StdioServerParameters(command=sys.executable, args=["-m", "indexer", "mcp"], env=env)
+    results: dict[str, Any] = {}
+    with open(os.devnull, "w") as quiet:
+        async with stdio_client(params, errlog=quiet) as (read, write), ClientSession(read, write) as session:
+            started = time.perf_counter()
+            await session.initialize()
+            results["initialize_s"] = round(time.perf_counter() - started, 3)
+            pid = server_pid()
+            tools = await session.list_tools()
+            first = await session.call_tool("search_notes", {"query": QUESTION, "k": 3})
+            results["transcript"] = {
+                "tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools.tools],
+                "search_notes": {"arguments": {"query": QUESTION, "k": 3},
+                                 "structuredContent": first.structured_content, "isError": first.is_error},
+            }
+            for q in questions[:20]:  # warm both paths, untimed
+                await session.call_tool("search_notes", {"query": q})
+                searcher.search(q, k=5)
+            rss_before = rss_mb(pid)
+            mcp_ms: list[float] = []
+            local_ms: list[float] = []
+            for start in range(0, args.calls, args.block):
+                part = [questions[i % len(questions)] for i in range(start, min(start + args.block, args.calls))]
+                for q in part:
+                    t = time.perf_counter()
+                    result = await session.call_tool("search_notes", {"query": q, "k": 5})
+                    mcp_ms.append((time.perf_counter() - t) * 1000)
+                    assert not result.is_error, result.content
+                for q in part:
+                    t = time.perf_counter()
+                    searcher.search(q, k=5)
+                    local_ms.append((time.perf_counter() - t) * 1000)
+            ping_ms = []
+            for _ in range(args.block):
+                t = time.perf_counter()
+                await session.send_ping()
+                ping_ms.append((time.perf_counter() - t) * 1000)
+            results["rss_mb"] = {"after_warm_up": round(rss_before, 1), "after_calls": round(rss_mb(pid), 1)}
+    results["mcp_search_ms"] = {k: round(v, 3) for k, v in percentiles(mcp_ms).items()}
+    results["in_process_search_ms"] = {k: round(v, 3) for k, v in percentiles(local_ms).items()}
+    results["ping_ms"] = {k: round(v, 3) for k, v in percentiles(ping_ms).items()}
+    results["p50_difference_ms"] = round(results["mcp_search_ms"]["p50"] - results["in_process_search_ms"]["p50"], 3)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--block", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "mcp.json")
+    args = parser.parse_args()
+
+    import anyio
+
+    from indexer.evaluate.questions import load_questions
+
+    work = Path(tempfile.mkdtemp(prefix="notes-qa-bench-mcp-"))
+    shutil.copytree(ROOT / "corpus", work / "corpus")
+    env = dict(os.environ, NOTES_QA_CORPUS=str(work / "corpus"), NOTES_QA_INDEX=str(work / "index"),
+               NOTES_QA_CACHE=os.environ.get("NOTES_QA_CACHE") or str(work / "cache"), HF_HUB_OFFLINE="1")
+    subprocess.run([sys.executable, "-m", "indexer", "index"], env=env, check=True, capture_output=True)
+    questions = [q.question for q in load_questions(ROOT / "eval" / "questions.jsonl")]
+    results: dict[str, Any] = {"machine": machine_facts(), "calls": args.calls, "block": args.block}
+    results.update(anyio.run(run, args, env, questions))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    m, p, g, r = results["mcp_search_ms"], results["in_process_search_ms"], results["ping_ms"], results["rss_mb"]
+    print(f"| measure ({args.calls} calls each, alternating blocks of {args.block}) | p50 | p95 | p99 |\n|---|---|---|---|")
+    print(f"| search_notes through the MCP stdio client | {m['p50']:.2f} | {m['p95']:.2f} | {m['p99']:.2f} ms |")
+    print(f"| in-process warm Searcher.search | {p['p50']:.2f} | {p['p95']:.2f} | {p['p99']:.2f} ms |")
+    print(f"| ping round trip | {g['p50']:.2f} | {g['p95']:.2f} | {g['p99']:.2f} ms |")
+    print(f"p50 difference: {results['p50_difference_ms']:.2f} ms; server RSS {r['after_warm_up']} -> {r['after_calls']} MB; "
+          f"initialize {results['initialize_s']} s")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
