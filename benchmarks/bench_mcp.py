@@ -7,9 +7,10 @@ Usage: python benchmarks/bench_mcp.py [--calls 200] [--block 20] [--out FILE]
 - starts `notes-qa mcp` as a subprocess and talks to it with the SDK's own stdio client
   (mcp.client.stdio + ClientSession), as an editor or assistant would;
 - times --calls `search_notes` calls (k=5, hybrid; the questions of eval/questions.jsonl in order), from
-  sending the request to the parsed, schema-checked result, and --calls in-process
-  `Searcher.search` calls on the same questions in this process, alternating in blocks of --block so the
-  VM's drift hits both alike; reports p50/p95/p99 of each and the difference of the p50s;
+  sending the request to the parsed, schema-checked result, and --calls in-process `Searcher.search`
+  calls on the same questions in this process, twice: as `ask` runs it (onnxruntime threads spin-wait
+  between runs, its default) and as the server runs it (they sleep: `spin=False`); the three alternate in
+  blocks of --block so the VM's drift hits all alike; reports p50/p95/p99 of each and the differences;
 - also: a `ping` round trip (the protocol's floor), the server's RSS before and after, and a transcript
   (the tool list and one search result) in the JSON.
 """
@@ -65,7 +66,8 @@ async def run(args: argparse.Namespace, env: dict[str, str], questions: list[str
     from indexer.service import open_searcher
     from indexer.settings import Settings
 
-    searcher = open_searcher(Settings.from_env(env), auto_build=False).searcher
+    searchers = {"in_process_search_ms": open_searcher(Settings.from_env(env), auto_build=False).searcher,
+                 "in_process_no_spin_search_ms": open_searcher(Settings.from_env(env), auto_build=False, spin=False).searcher}
     params = StdioServerParameters(command=sys.executable, args=["-m", "indexer", "mcp"], env=env)
     results: dict[str, Any] = {}
     with open(os.devnull, "w") as quiet:
@@ -81,12 +83,13 @@ async def run(args: argparse.Namespace, env: dict[str, str], questions: list[str
                 "search_notes": {"arguments": {"query": QUESTION, "k": 3},
                                  "structuredContent": first.structured_content, "isError": first.is_error},
             }
-            for q in questions[:20]:  # warm both paths, untimed
+            for q in questions[:20]:  # warm every path, untimed
                 await session.call_tool("search_notes", {"query": q})
-                searcher.search(q, k=5)
+                for searcher in searchers.values():
+                    searcher.search(q, k=5)
             rss_before = rss_mb(pid)
             mcp_ms: list[float] = []
-            local_ms: list[float] = []
+            local_ms: dict[str, list[float]] = {name: [] for name in searchers}
             for start in range(0, args.calls, args.block):
                 part = [questions[i % len(questions)] for i in range(start, min(start + args.block, args.calls))]
                 for q in part:
@@ -94,10 +97,11 @@ async def run(args: argparse.Namespace, env: dict[str, str], questions: list[str
                     result = await session.call_tool("search_notes", {"query": q, "k": 5})
                     mcp_ms.append((time.perf_counter() - t) * 1000)
                     assert not result.is_error, result.content
-                for q in part:
-                    t = time.perf_counter()
-                    searcher.search(q, k=5)
-                    local_ms.append((time.perf_counter() - t) * 1000)
+                for name, searcher in searchers.items():
+                    for q in part:
+                        t = time.perf_counter()
+                        searcher.search(q, k=5)
+                        local_ms[name].append((time.perf_counter() - t) * 1000)
             ping_ms = []
             for _ in range(args.block):
                 t = time.perf_counter()
@@ -105,9 +109,13 @@ async def run(args: argparse.Namespace, env: dict[str, str], questions: list[str
                 ping_ms.append((time.perf_counter() - t) * 1000)
             results["rss_mb"] = {"after_warm_up": round(rss_before, 1), "after_calls": round(rss_mb(pid), 1)}
     results["mcp_search_ms"] = {k: round(v, 3) for k, v in percentiles(mcp_ms).items()}
-    results["in_process_search_ms"] = {k: round(v, 3) for k, v in percentiles(local_ms).items()}
+    for name, values in local_ms.items():
+        results[name] = {k: round(v, 3) for k, v in percentiles(values).items()}
     results["ping_ms"] = {k: round(v, 3) for k, v in percentiles(ping_ms).items()}
-    results["p50_difference_ms"] = round(results["mcp_search_ms"]["p50"] - results["in_process_search_ms"]["p50"], 3)
+    results["p50_difference_ms"] = {
+        "vs_in_process": round(results["mcp_search_ms"]["p50"] - results["in_process_search_ms"]["p50"], 3),
+        "vs_in_process_no_spin": round(results["mcp_search_ms"]["p50"] - results["in_process_no_spin_search_ms"]["p50"], 3),
+    }
     return results
 
 
@@ -132,13 +140,16 @@ def main() -> int:
     results.update(anyio.run(run, args, env, questions))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    m, p, g, r = results["mcp_search_ms"], results["in_process_search_ms"], results["ping_ms"], results["rss_mb"]
     print(f"| measure ({args.calls} calls each, alternating blocks of {args.block}) | p50 | p95 | p99 |\n|---|---|---|---|")
-    print(f"| search_notes through the MCP stdio client | {m['p50']:.2f} | {m['p95']:.2f} | {m['p99']:.2f} ms |")
-    print(f"| in-process warm Searcher.search | {p['p50']:.2f} | {p['p95']:.2f} | {p['p99']:.2f} ms |")
-    print(f"| ping round trip | {g['p50']:.2f} | {g['p95']:.2f} | {g['p99']:.2f} ms |")
-    print(f"p50 difference: {results['p50_difference_ms']:.2f} ms; server RSS {r['after_warm_up']} -> {r['after_calls']} MB; "
-          f"initialize {results['initialize_s']} s")
+    for key, label in (("mcp_search_ms", "search_notes through the MCP stdio client"),
+                       ("in_process_search_ms", "in-process warm Searcher.search (as ask)"),
+                       ("in_process_no_spin_search_ms", "in-process, encoder threads not spinning (as the server)"),
+                       ("ping_ms", "ping round trip")):
+        v = results[key]
+        print(f"| {label} | {v['p50']:.2f} | {v['p95']:.2f} | {v['p99']:.2f} ms |")
+    d, r = results["p50_difference_ms"], results["rss_mb"]
+    print(f"p50 difference: {d['vs_in_process']:+.2f} ms (vs ask's path), {d['vs_in_process_no_spin']:+.2f} ms (vs the same "
+          f"encoder setting); server RSS {r['after_warm_up']} -> {r['after_calls']} MB; initialize {results['initialize_s']} s")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -55,7 +55,8 @@ class LiveIndex:
     """Opens the index once, then keeps it fresh. Thread-safe: one caller refreshes at a time.
 
     ``embedder``, ``token_counter`` and ``model`` default to the real model; tests pass fakes
-    (and ``racy_seconds=0`` to trust stats taken right after writing a note).
+    (and ``racy_seconds=0`` to trust stats taken right after writing a note). ``spin``: whether the
+    question encoder's threads spin-wait between calls (see ``OnnxEncoder``).
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class LiveIndex:
         model: ModelInfo | None = None,
         say: Callable[[str], None] = log.info,
         racy_seconds: float = RACY_SECONDS,
+        spin: bool = True,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
@@ -74,6 +76,7 @@ class LiveIndex:
         self._model = model
         self._say = say
         self._racy_ns = int(racy_seconds * 1e9)
+        self._spin = spin
         self._lock = threading.Lock()
         self._opened: OpenedSearcher | None = None
         self._folder: Path | None = None
@@ -152,13 +155,13 @@ class LiveIndex:
         from .service import open_searcher
 
         try:
-            opened = open_searcher(self.settings, embedder=self._embedder, auto_build=False)
+            opened = open_searcher(self.settings, embedder=self._embedder, auto_build=False, spin=self._spin)
         except (IndexLockedError, IndexWriteError):
             raise
         except IndexFileError as exc:  # damaged files are only found on loading: rebuild once
             self._say(f"the index cannot be used ({problem(exc)}); rebuilding it from {self.settings.corpus_dir}")
             self._build(full=True, why="damaged")
-            opened = open_searcher(self.settings, embedder=self._embedder, auto_build=False)
+            opened = open_searcher(self.settings, embedder=self._embedder, auto_build=False, spin=self._spin)
         for note in opened.notes:
             self._say(note)
         self._opened = opened

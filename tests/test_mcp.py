@@ -319,3 +319,18 @@ def test_the_real_server_over_stdio(tmp_path: Path, model_cache: Path) -> None:
     assert not not_protocol, f"stdout carried something that is not a protocol message: {not_protocol[:1]}"
     log = (tmp_path / "server.log").read_text()
     assert "notes-qa mcp: serving" in log and "Traceback" not in log
+
+
+@pytest.mark.model
+def test_the_server_encoder_threads_do_not_spin(model_cache: Path) -> None:
+    from indexer.encoder_cache import ensure_onnx
+    from indexer.model_files import resolve_model
+    from indexer.onnx_encoder import OnnxEncoder
+
+    model = resolve_model(None)
+    path = ensure_onnx(model, model_cache, "fp32").path
+    key = "session.intra_op.allow_spinning"
+    quiet = OnnxEncoder(path, model.path, spin=False)._session.get_session_options()
+    assert quiet.get_session_config_entry(key) == "0"
+    with pytest.raises(RuntimeError, match="does not have configuration"):  # the default: onnxruntime spins
+        OnnxEncoder(path, model.path)._session.get_session_options().get_session_config_entry(key)
