@@ -11,6 +11,10 @@ Usage: python benchmarks/bench_mcp.py [--calls 200] [--block 20] [--out FILE]
   calls on the same questions in this process, twice: as `ask` runs it (onnxruntime threads spin-wait
   between runs, its default) and as the server runs it (they sleep: `spin=False`); the three alternate in
   blocks of --block so the VM's drift hits all alike; reports p50/p95/p99 of each and the differences;
+- CPU time per call, which this shared VM's load inflates far less than wall time: the server's
+  (user + system, all threads, from /proc), the client's (this process, during the MCP blocks) and the
+  in-process search's (this process, during the no-spin blocks); their difference is what the protocol
+  costs in work;
 - also: a `ping` round trip (the protocol's floor), the server's RSS before and after, and a transcript
   (the tool list and one search result) in the JSON.
 """
@@ -43,6 +47,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all its threads (dead ones too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_pid() -> int:
@@ -90,23 +100,31 @@ async def run(args: argparse.Namespace, env: dict[str, str], questions: list[str
             rss_before = rss_mb(pid)
             mcp_ms: list[float] = []
             local_ms: dict[str, list[float]] = {name: [] for name in searchers}
+            cpu = {"server": 0.0, "client": 0.0, "in_process_no_spin": 0.0}
             for start in range(0, args.calls, args.block):
                 part = [questions[i % len(questions)] for i in range(start, min(start + args.block, args.calls))]
+                server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
                 for q in part:
                     t = time.perf_counter()
                     result = await session.call_tool("search_notes", {"query": q, "k": 5})
                     mcp_ms.append((time.perf_counter() - t) * 1000)
                     assert not result.is_error, result.content
+                cpu["server"] += cpu_seconds(pid) - server_cpu
+                cpu["client"] += time.process_time() - client_cpu
                 for name, searcher in searchers.items():
+                    local_cpu = time.process_time()
                     for q in part:
                         t = time.perf_counter()
                         searcher.search(q, k=5)
                         local_ms[name].append((time.perf_counter() - t) * 1000)
+                    if name == "in_process_no_spin_search_ms":
+                        cpu["in_process_no_spin"] += time.process_time() - local_cpu
             ping_ms = []
             for _ in range(args.block):
                 t = time.perf_counter()
                 await session.send_ping()
                 ping_ms.append((time.perf_counter() - t) * 1000)
+            results["cpu_ms_per_call"] = {k: round(v * 1000 / args.calls, 3) for k, v in cpu.items()}
             results["rss_mb"] = {"after_warm_up": round(rss_before, 1), "after_calls": round(rss_mb(pid), 1)}
     results["mcp_search_ms"] = {k: round(v, 3) for k, v in percentiles(mcp_ms).items()}
     for name, values in local_ms.items():
@@ -147,6 +165,9 @@ def main() -> int:
                        ("ping_ms", "ping round trip")):
         v = results[key]
         print(f"| {label} | {v['p50']:.2f} | {v['p95']:.2f} | {v['p99']:.2f} ms |")
+    c = results["cpu_ms_per_call"]
+    print(f"CPU per call: server {c['server']:.2f} + client {c['client']:.2f} ms, in-process search "
+          f"{c['in_process_no_spin']:.2f} ms")
     d, r = results["p50_difference_ms"], results["rss_mb"]
     print(f"p50 difference: {d['vs_in_process']:+.2f} ms (vs ask's path), {d['vs_in_process_no_spin']:+.2f} ms (vs the same "
           f"encoder setting); server RSS {r['after_warm_up']} -> {r['after_calls']} MB; initialize {results['initialize_s']} s")

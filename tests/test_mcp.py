@@ -239,6 +239,39 @@ def test_errors_are_one_line_tool_errors_and_serving_goes_on(tools: NotesTools) 
     with_client(tools, body)
 
 
+def test_a_server_without_notes_says_so_on_each_call_and_keeps_serving(tmp_path: Path) -> None:
+    """No model is loaded: the corpus check fails first. Also proves stdout holds protocol messages only."""
+    from mcp.client.session import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    env = {"NOTES_QA_CORPUS": str(tmp_path / "nowhere"), "NOTES_QA_INDEX": str(tmp_path / "index"),
+           "NOTES_QA_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "indexer", "mcp"], env=env)
+    not_protocol: list[Exception] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, Exception):
+            not_protocol.append(message)
+
+    async def main() -> None:
+        with (tmp_path / "server.log").open("w") as errlog, anyio.fail_after(300):
+            async with stdio_client(params, errlog=errlog) as (read, write), \
+                    ClientSession(read, write, message_handler=on_message) as session:
+                await session.initialize()
+                for _ in range(2):
+                    result = await session.call_tool("search_notes", {"query": QUESTION})
+                    assert result.is_error
+                    assert result.content[0].text == (f"Error executing tool search_notes: corpus folder {tmp_path / 'nowhere'} "
+                                                      "does not exist; pass --corpus DIR or set NOTES_QA_CORPUS")
+                refused = await session.call_tool("read_note", {"path": "../../etc/passwd"})
+                assert refused.is_error and "leaves the corpus" in refused.content[0].text
+
+    anyio.run(main)
+    assert not not_protocol
+    log = (tmp_path / "server.log").read_text()
+    assert "the index is not ready: corpus folder" in log and "Traceback" not in log
+
+
 # --- the real server over stdio, with the real model ----------------------------------------------
 
 
