@@ -29,8 +29,7 @@ class HitInfo:
     rank: int
     score: float
     path: str  # relative to the corpus; what read_note takes
-    heading: tuple[str, ...]
-    heading_path: str
+    heading: tuple[str, ...]  # the section's heading path, outermost first
     start_line: int  # the chunk's lines in the note, 1-based, inclusive
     end_line: int
     answer_line: int | None  # the line that best answers, when the engine judges it
@@ -70,7 +69,6 @@ def answer_from(result: SearchResult, warnings: tuple[str, ...] = ()) -> SearchA
             score=round(h.score, 6),
             path=h.chunk.path,
             heading=h.chunk.heading,
-            heading_path=h.chunk.heading_path,
             start_line=h.chunk.start_line,
             end_line=h.chunk.end_line,
             answer_line=h.answer_line,

@@ -39,8 +39,7 @@ def tools(notes_settings: Settings, fake_model: ModelInfo) -> NotesTools:
 def test_search_builds_once_then_answers_with_lines(tools: NotesTools) -> None:
     answer = tools.search_notes("maximum item size 400KB", k=3)
     top = answer.hits[0]
-    assert (top.rank, top.path, top.heading, top.heading_path) == (1, "database.md", ("Database", "DynamoDB"),
-                                                                    "Database > DynamoDB")
+    assert (top.rank, top.path, top.heading) == (1, "database.md", ("Database", "DynamoDB"))
     assert "Maximum size of an item is 400KB" in top.snippet
     assert 6 in top.snippet_lines and len(top.snippet_lines) == len(top.snippet.split("\n"))
     assert top.start_line <= 6 <= top.end_line
