@@ -1,7 +1,9 @@
 """Per-call latency of ``search_notes`` through the MCP stdio server, against the in-process warm search.
 
-Usage: python benchmarks/bench_mcp.py [--calls 200] [--block 20] [--out FILE]
+Usage: python benchmarks/bench_mcp.py [--calls 200] [--block 20] [--rounds 3] [--out FILE]
 (default FILE: benchmarks/results/mcp.json)
+
+Each of --rounds starts a new server and does all of the below; the table shows the median over rounds.
 
 - builds an index of a copy of corpus/ (NOTES_QA_CACHE reused if set, for the ONNX export);
 - starts `notes-qa mcp` as a subprocess and talks to it with the SDK's own stdio client
@@ -25,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,8 +79,10 @@ async def run(args: argparse.Namespace, env: dict[str, str], questions: list[str
     from indexer.service import open_searcher
     from indexer.settings import Settings
 
-    searchers = {"in_process_search_ms": open_searcher(Settings.from_env(env), auto_build=False).searcher,
-                 "in_process_no_spin_search_ms": open_searcher(Settings.from_env(env), auto_build=False, spin=False).searcher}
+    # In each block: MCP, then in-process as the server runs it, then as ask runs it. The spinning threads
+    # of the last slow down the start of the next MCP block a little (if anything, against the server).
+    searchers = {"in_process_no_spin_search_ms": open_searcher(Settings.from_env(env), auto_build=False, spin=False).searcher,
+                 "in_process_search_ms": open_searcher(Settings.from_env(env), auto_build=False).searcher}
     params = StdioServerParameters(command=sys.executable, args=["-m", "indexer", "mcp"], env=env)
     results: dict[str, Any] = {}
     with open(os.devnull, "w") as quiet:
@@ -141,6 +146,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--block", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "mcp.json")
     args = parser.parse_args()
 
@@ -154,23 +160,36 @@ def main() -> int:
                NOTES_QA_CACHE=os.environ.get("NOTES_QA_CACHE") or str(work / "cache"), HF_HUB_OFFLINE="1")
     subprocess.run([sys.executable, "-m", "indexer", "index"], env=env, check=True, capture_output=True)
     questions = [q.question for q in load_questions(ROOT / "eval" / "questions.jsonl")]
-    results: dict[str, Any] = {"machine": machine_facts(), "calls": args.calls, "block": args.block}
-    results.update(anyio.run(run, args, env, questions))
+    rounds = [anyio.run(run, args, env, questions) for _ in range(args.rounds)]
+    results: dict[str, Any] = {"machine": machine_facts(), "calls": args.calls, "block": args.block,
+                               "transcript": rounds[0].pop("transcript")}
+    for r in rounds[1:]:
+        r.pop("transcript")
+
+    def median(path: tuple[str, str]) -> float:
+        return round(statistics.median(r[path[0]][path[1]] for r in rounds), 3)
+
+    keys = {"mcp_search_ms": "search_notes through the MCP stdio client",
+            "in_process_search_ms": "in-process warm Searcher.search (as ask)",
+            "in_process_no_spin_search_ms": "in-process, encoder threads not spinning (as the server)",
+            "ping_ms": "ping round trip"}
+    results["median"] = {key: {q: median((key, q)) for q in ("p50", "p95", "p99")} for key in keys}
+    for group in ("p50_difference_ms", "cpu_ms_per_call", "rss_mb"):
+        results["median"][group] = {k: median((group, k)) for k in rounds[0][group]}
+    results["rounds"] = rounds
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"| measure ({args.calls} calls each, alternating blocks of {args.block}) | p50 | p95 | p99 |\n|---|---|---|---|")
-    for key, label in (("mcp_search_ms", "search_notes through the MCP stdio client"),
-                       ("in_process_search_ms", "in-process warm Searcher.search (as ask)"),
-                       ("in_process_no_spin_search_ms", "in-process, encoder threads not spinning (as the server)"),
-                       ("ping_ms", "ping round trip")):
-        v = results[key]
-        print(f"| {label} | {v['p50']:.2f} | {v['p95']:.2f} | {v['p99']:.2f} ms |")
-    c = results["cpu_ms_per_call"]
+    m = results["median"]
+    print(f"| measure ({args.calls} calls each, alternating blocks of {args.block}; median of {args.rounds} rounds) "
+          "| p50 | p95 | p99 |\n|---|---|---|---|")
+    for key, label in keys.items():
+        print(f"| {label} | {m[key]['p50']:.2f} | {m[key]['p95']:.2f} | {m[key]['p99']:.2f} ms |")
+    c, d, r = m["cpu_ms_per_call"], m["p50_difference_ms"], m["rss_mb"]
     print(f"CPU per call: server {c['server']:.2f} + client {c['client']:.2f} ms, in-process search "
           f"{c['in_process_no_spin']:.2f} ms")
-    d, r = results["p50_difference_ms"], results["rss_mb"]
+    per_round = ", ".join(f"{x['p50_difference_ms']['vs_in_process_no_spin']:+.2f}" for x in rounds)
     print(f"p50 difference: {d['vs_in_process']:+.2f} ms (vs ask's path), {d['vs_in_process_no_spin']:+.2f} ms (vs the same "
-          f"encoder setting); server RSS {r['after_warm_up']} -> {r['after_calls']} MB; initialize {results['initialize_s']} s")
+          f"encoder setting; rounds {per_round}); server RSS {r['after_warm_up']} -> {r['after_calls']} MB")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
