@@ -89,7 +89,9 @@ class OnnxEmbedder:
 
     kind = "onnx"
 
-    def __init__(self, model: ModelInfo, onnx_path: Path, *, variant: str = "fp32", batch_size: int = 8) -> None:
+    def __init__(
+        self, model: ModelInfo, onnx_path: Path, *, variant: str = "fp32", batch_size: int = 8, spin: bool = True
+    ) -> None:
         from .onnx_encoder import EncoderError, OnnxEncoder
 
         self.variant = variant
@@ -101,7 +103,7 @@ class OnnxEmbedder:
         self._path = onnx_path
         self._workers: list[OnnxEncoder] = []
         try:
-            self._encoder = OnnxEncoder(onnx_path, model.path)
+            self._encoder = OnnxEncoder(onnx_path, model.path, spin=spin)
         except EncoderError as exc:
             raise ModelError(str(exc)) from exc
 

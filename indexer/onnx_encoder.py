@@ -155,12 +155,14 @@ class OnnxEncoder:
     ``model_dir`` is the sentence-transformers folder it was exported from, which
     supplies ``tokenizer.json``, ``max_seq_length`` and the pooling config.
     ``threads`` sets onnxruntime's intra-op threads (default: usable cores).
+    ``spin`` lets those threads spin-wait for work after each run (onnxruntime's
+    default): lower latency on an idle machine, a busy core a while after each call.
     """
 
     dim: int
     max_seq_length: int
 
-    def __init__(self, onnx_path: Path, model_dir: Path, *, threads: int | None = None) -> None:
+    def __init__(self, onnx_path: Path, model_dir: Path, *, threads: int | None = None, spin: bool = True) -> None:
         onnx_path = Path(onnx_path)
         model_dir = Path(model_dir)
         modules = _read_modules(model_dir)
@@ -169,7 +171,7 @@ class OnnxEncoder:
         self._tokenizer_path = model_dir / "tokenizer.json"
         self._tokenizer = self._load_tokenizer(truncate=True)
         self._untruncated: Any = None  # built on first count_tokens()
-        self._session = self._load_session(onnx_path, threads)
+        self._session = self._load_session(onnx_path, threads, spin)
 
         inputs = {i.name for i in self._session.get_inputs()}
         missing = {"input_ids", "attention_mask"} - inputs
@@ -202,7 +204,7 @@ class OnnxEncoder:
         return tokenizer
 
     @staticmethod
-    def _load_session(onnx_path: Path, threads: int | None) -> Any:
+    def _load_session(onnx_path: Path, threads: int | None, spin: bool = True) -> Any:
         import onnxruntime as ort
 
         if not onnx_path.is_file():
@@ -213,6 +215,8 @@ class OnnxEncoder:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3  # errors only
+        if not spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/... types

@@ -36,8 +36,8 @@ def _model_for_index(manifest: dict[str, Any], settings: Settings) -> ModelInfo:
     return resolve_model(None)
 
 
-def query_embedder(manifest: dict[str, Any], settings: Settings) -> tuple[Embedder, tuple[str, ...]]:
-    """The encoder the index says to use for questions, checked before use."""
+def query_embedder(manifest: dict[str, Any], settings: Settings, *, spin: bool = True) -> tuple[Embedder, tuple[str, ...]]:
+    """The encoder the index says to use for questions, checked before use (``spin``: see ``OnnxEncoder``)."""
     from .embedder import OnnxEmbedder, SentenceTransformerEmbedder
     from .encoder_cache import cached_onnx
 
@@ -55,7 +55,7 @@ def query_embedder(manifest: dict[str, Any], settings: Settings) -> tuple[Embedd
         raise ModelError(f"the index names an unknown encoder {variant!r}; rebuild with: notes-qa index --full")
     record = cached_onnx(model, settings.cache_dir, variant=variant)
     if record is not None and record.sha256 == query.get("sha256"):
-        return OnnxEmbedder(model, record.path, variant=variant), ()
+        return OnnxEmbedder(model, record.path, variant=variant, spin=spin), ()
     if variant == "fp32":
         note = "the fast query encoder is missing or altered; using sentence-transformers (slower); restore it with: notes-qa index"
         return SentenceTransformerEmbedder(model), (note,)
@@ -75,7 +75,7 @@ def query_embedder(manifest: dict[str, Any], settings: Settings) -> tuple[Embedd
             f"the {variant} encoder this index was built with is missing or altered, and a new one differs; "
             f"rebuild with: notes-qa index --full --encoder {variant}"
         )
-    return OnnxEmbedder(model, record.path, variant=variant), (f"made the {variant} query encoder again (it was missing)",)
+    return OnnxEmbedder(model, record.path, variant=variant, spin=spin), (f"made the {variant} query encoder again (it was missing)",)
 
 
 def open_searcher(
@@ -86,6 +86,7 @@ def open_searcher(
     progress: ProgressFn | None = None,
     token_counter: Any = None,
     model: ModelInfo | None = None,
+    spin: bool = True,
 ) -> OpenedSearcher:
     """Load the index under ``settings.index_dir``, building it first if it is
     missing, or refreshing it if the notes changed since it was built."""
@@ -105,7 +106,7 @@ def open_searcher(
     index = load_index(settings.index_dir)
     notes: tuple[str, ...] = ()
     if embedder is None:
-        embedder, notes = query_embedder(index.manifest, settings)
+        embedder, notes = query_embedder(index.manifest, settings, spin=spin)
     elif embedder.dim != index.manifest["model"]["dim"]:
         raise ModelError("the encoder's dimension does not match the index; rebuild with: notes-qa index --full")
     return OpenedSearcher(Searcher(index, embedder), built, notes)

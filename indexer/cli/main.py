@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     _encoder(p_eval, "the index (or the --beir dataset's cached index)")
     _paths(p_eval)
 
+    p_mcp = sub.add_parser("mcp", help="serve the notes to AI assistants (MCP, stdio)", description="MCP server on stdio.")
+    _paths(p_mcp)
+
     p_tui = sub.add_parser("tui", help="open the terminal app (the default)", description="Open the terminal app.")
     p_tui.add_argument("question", nargs="?", help="a question, asked as soon as the index is ready")
     p_tui.add_argument("--mode", choices=("hybrid", "dense", "keyword"), help="ranking (default: the last one used)")
@@ -116,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .eval_cmd import run_eval
 
             return run_eval(args)
+        if args.command == "mcp":
+            from .mcp_cmd import run_mcp
+
+            return run_mcp(args)
         from .tui_cmd import run_tui
 
         return run_tui(args)
