@@ -53,10 +53,13 @@ class Searcher:
         *,
         fusion: FusionParams = FusionParams(),
         snippet: SnippetParams = SnippetParams(),
+        warnings: tuple[str, ...] = (),
     ) -> None:
         import numpy as np
 
         self.index = index
+        #: Said with every result (e.g. the index could not be refreshed and is older than the notes).
+        self.warnings = warnings
         self.embedder = embedder
         self.fusion = fusion
         self.snippet_params = snippet
@@ -151,7 +154,7 @@ class Searcher:
         started = time.perf_counter()
         query = check_query(query, k, mode)
         if self.size == 0:
-            return SearchResult(query, mode, (), time.perf_counter() - started)
+            return SearchResult(query, mode, (), time.perf_counter() - started, warnings=self.warnings)
         # The question's vector ranks chunks (dense, hybrid) and picks snippet lines (all modes).
         qv = self.embedder.embed([query])[0]
         line_cos = self.index.line_vectors @ qv if len(self.index.line_vectors) else np.zeros(0, dtype=np.float32)
@@ -188,4 +191,4 @@ class Searcher:
                     keyword_score=float(keyword[i]),
                 )
             )
-        return SearchResult(query, mode, tuple(hits), time.perf_counter() - started)
+        return SearchResult(query, mode, tuple(hits), time.perf_counter() - started, warnings=self.warnings)
