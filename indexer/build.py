@@ -8,6 +8,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -304,7 +305,10 @@ def _swap_in(index_root: Path, tmp: Path, stamp: str, disk: Disk) -> Path:
         link_tmp.unlink()
     disk.symlink(final.name, link_tmp)
     disk.replace(link_tmp, current)  # atomic: readers see old or new
-    disk.fsync(index_root)
+    # The new build is live already: should the swap not reach the disk before a crash,
+    # the old link comes back, and its build is kept (the newest two are).
+    with suppress(OSError):
+        disk.fsync(index_root)
     return final
 
 
