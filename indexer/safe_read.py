@@ -36,7 +36,7 @@ def open_regular(path: Path, *, follow_links: bool = True) -> int:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, device or socket"
-            raise SpecialFileError(errno.EINVAL, f"not a regular file ({kind})", str(path))
+            raise SpecialFileError(errno.EINVAL, f"not a regular file but {kind}", str(path))
     except BaseException:
         os.close(fd)
         raise
