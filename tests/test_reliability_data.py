@@ -26,7 +26,7 @@ import pytest
 from indexer.build import build_index
 from indexer.chunker import MAX_LINE_CHARS, chunk_document
 from indexer.encoder_cache import EXPORT_VERSION, _stamp, cached_onnx, encoder_dir, ensure_onnx
-from indexer.errors import EXIT_CORPUS, EXIT_INDEX, EXIT_MODEL, ModelError, NotesQAError
+from indexer.errors import EXIT_CORPUS, EXIT_EVAL, EXIT_INDEX, EXIT_MODEL, ModelError, NotesQAError
 from indexer.evaluate.beir import load_beir
 from indexer.index_files import CURRENT, current_build, load_index, sha256_file
 from indexer.model_files import ModelInfo, resolve_model
@@ -390,3 +390,15 @@ def test_encoder_failing_mid_build_is_one_line(cli: FakeCLI, notes: Path, tmp_pa
     assert issubclass(EncoderError, NotesQAError)
     done = cli("index", "--corpus", str(notes), "--index", str(tmp_path / "index"))
     assert_clean_error(done, EXIT_MODEL, "onnxruntime failed to run the model", case="index: encoder fails mid-build")
+
+
+def test_fifo_as_questions_or_beir_file_is_refused(notes: Path, tmp_path: Path) -> None:
+    found = ["--corpus", str(notes), "--index", str(tmp_path / "index")]
+    os.mkfifo(tmp_path / "questions.jsonl")
+    done = run_cli(tmp_path, "eval", str(tmp_path / "questions.jsonl"), *found)
+    assert done.returncode == EXIT_EVAL and "not a regular file" in done.stderr, done.stderr
+    folder = beir(tmp_path / "b", "")
+    (folder / "corpus.jsonl").unlink()
+    os.mkfifo(folder / "corpus.jsonl")
+    done = run_cli(tmp_path, "eval", "--beir", str(folder), *found)
+    assert done.returncode == EXIT_EVAL and "corpus.jsonl" in done.stderr, done.stderr

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import EvalError, IndexFileError, IndexWriteError, os_reason
 from ..index_files import sha256_file
+from ..safe_read import open_binary, read_bytes
 from .jsonl import json_object
 from .metrics import mean, mrr_at, ndcg_at, percentile, recall_at
 
@@ -54,14 +55,14 @@ def _lines(path: Path) -> list[tuple[int, str]]:
     """Numbered lines of a UTF-8 text file; unreadable or non-UTF-8 files are an EvalError."""
     lines: list[tuple[int, str]] = []
     try:
-        with path.open("rb") as handle:
+        with open_binary(path) as handle:
             for number, raw in enumerate(handle, start=1):
                 try:
                     lines.append((number, raw.decode("utf-8-sig" if number == 1 else "utf-8")))
                 except UnicodeDecodeError as exc:
                     raise EvalError(f"{path} line {number} is not UTF-8 text") from exc
     except OSError as exc:
-        raise EvalError(f"cannot read {path} ({exc.strerror or exc.__class__.__name__})") from exc
+        raise EvalError(f"cannot read {path} ({os_reason(exc)})") from exc
     return lines
 
 
@@ -126,7 +127,7 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
     for name in ("corpus.jsonl", "queries.jsonl"):
         digest.update(f"{name}:".encode())
         digest.update(bytes.fromhex(sha256_file(folder / name)))
-    digest.update(qrels_path.read_bytes())
+    digest.update(read_bytes(qrels_path, 1 << 30))
     digest.update("\n".join(doc_ids[:50]).encode())
     return BeirData(doc_ids, texts, queries, qrels, tuple(warnings), digest.hexdigest()[:24])
 
