@@ -203,11 +203,14 @@ def _full_reason(folder: Path | None) -> str:
     return "full rebuild (--full)"
 
 
-def default_embedder(model: ModelInfo, cache_dir: Path, encoder: str = "fp32") -> Embedder:
+def default_embedder(
+    model: ModelInfo, cache_dir: Path, encoder: str = "fp32", notes: list[str] | None = None
+) -> Embedder:
     """The ONNX encoder of ``encoder``'s variant, made (and verified) if needed.
 
     For fp32, sentence-transformers gives the same vectors, so it stands in when
-    no export can be made; int8 has no stand-in, so that is an error.
+    no export can be made (saying why in ``notes``); int8 has no stand-in, so
+    that is an error.
     """
     from .embedder import OnnxEmbedder, SentenceTransformerEmbedder
     from .encoder_cache import cached_onnx, ensure_onnx
@@ -218,6 +221,9 @@ def default_embedder(model: ModelInfo, cache_dir: Path, encoder: str = "fp32") -
             record = ensure_onnx(model, cache_dir, encoder)
         except Exception as exc:  # export is an optimisation: fall back to the reference encoder
             if encoder == "fp32":
+                if notes is not None:
+                    notes.append(f"cannot make the fast encoder in {cache_dir} ({os_reason(exc)}); "
+                                 "embedding with sentence-transformers (slower); check NOTES_QA_CACHE")
                 return SentenceTransformerEmbedder(model)
             raise ModelError(f"cannot make the {encoder} encoder ({first_line(exc)}); use --encoder fp32") from exc
     return OnnxEmbedder(model, record.path, variant=encoder)
@@ -398,7 +404,7 @@ def build_index(
                 progress("chunking", done, len(corpus.notes))
         lines = snippet_lines(chunks, texts)
         if embedder is None:
-            embedder = default_embedder(model, settings.cache_dir, encoder)
+            embedder = default_embedder(model, settings.cache_dir, encoder, notes=warnings)
         if embedder.dim != model.dim:
             raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
         all_texts = [c.embed_text() for c in chunks] + [t for _, _, t in lines]

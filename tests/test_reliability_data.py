@@ -402,3 +402,13 @@ def test_fifo_as_questions_or_beir_file_is_refused(notes: Path, tmp_path: Path) 
     os.mkfifo(folder / "corpus.jsonl")
     done = run_cli(tmp_path, "eval", "--beir", str(folder), *found)
     assert done.returncode == EXIT_EVAL and "corpus.jsonl" in done.stderr, done.stderr
+
+
+def test_cache_that_cannot_be_written_is_said_not_silent(tmp_path: Path) -> None:
+    from indexer.build import default_embedder
+
+    (tmp_path / "afile").write_text("x")
+    notes: list[str] = []
+    embedder = default_embedder(fake_model_info(tmp_path), tmp_path / "afile", "fp32", notes=notes)
+    assert embedder.kind == "sentence-transformers"  # same vectors, slower
+    assert len(notes) == 1 and "(Not a directory)" in notes[0] and "sentence-transformers" in notes[0], notes
