@@ -8,15 +8,17 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .chunker import chunk_document
+from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
 from .corpus import Corpus, read_corpus
-from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, first_line
+from .disk import Disk
+from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, first_line, os_reason
 from .index_files import (
     CURRENT,
     FORMAT,
@@ -29,7 +31,6 @@ from .index_files import (
     read_manifest,
     sha256_file,
     verify_files,
-    write_json,
 )
 from .keyword import KeywordParams, build_keyword_index
 from .lock import build_lock
@@ -127,7 +128,12 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
     except IndexFileError as exc:
         return IndexStatus("broken", str(exc))
     if corpus is None:
-        corpus = read_corpus(settings.corpus_dir, max_file_bytes=settings.chunker.max_file_bytes, skip=(settings.index_dir,))
+        corpus = read_corpus(
+            settings.corpus_dir,
+            max_file_bytes=settings.chunker.max_file_bytes,
+            skip=(settings.index_dir,),
+            follow_links=settings.follow_links,
+        )
     old = {k: v.get("sha256") for k, v in manifest["corpus"]["files"].items() if isinstance(v, dict)}
     new = corpus.hashes()
     changed = sorted(k for k in new.keys() & old.keys() if new[k] != old[k])
@@ -197,11 +203,14 @@ def _full_reason(folder: Path | None) -> str:
     return "full rebuild (--full)"
 
 
-def default_embedder(model: ModelInfo, cache_dir: Path, encoder: str = "fp32") -> Embedder:
+def default_embedder(
+    model: ModelInfo, cache_dir: Path, encoder: str = "fp32", notes: list[str] | None = None
+) -> Embedder:
     """The ONNX encoder of ``encoder``'s variant, made (and verified) if needed.
 
     For fp32, sentence-transformers gives the same vectors, so it stands in when
-    no export can be made; int8 has no stand-in, so that is an error.
+    no export can be made (saying why in ``notes``); int8 has no stand-in, so
+    that is an error.
     """
     from .embedder import OnnxEmbedder, SentenceTransformerEmbedder
     from .encoder_cache import cached_onnx, ensure_onnx
@@ -212,6 +221,9 @@ def default_embedder(model: ModelInfo, cache_dir: Path, encoder: str = "fp32") -
             record = ensure_onnx(model, cache_dir, encoder)
         except Exception as exc:  # export is an optimisation: fall back to the reference encoder
             if encoder == "fp32":
+                if notes is not None:
+                    notes.append(f"cannot make the fast encoder in {cache_dir} ({os_reason(exc)}); "
+                                 "embedding with sentence-transformers (slower); check NOTES_QA_CACHE")
                 return SentenceTransformerEmbedder(model)
             raise ModelError(f"cannot make the {encoder} encoder ({first_line(exc)}); use --encoder fp32") from exc
     return OnnxEmbedder(model, record.path, variant=encoder)
@@ -228,7 +240,7 @@ def _query_encoder_record(embedder: Embedder, model: ModelInfo, cache_dir: Path)
 
 
 def _embed(
-    embedder: Embedder, texts: list[str], cache: dict[str, np.ndarray], progress: ProgressFn | None
+    embedder: Embedder, texts: list[str], cache: dict[str, np.ndarray], progress: ProgressFn | None, model: ModelInfo
 ) -> tuple[np.ndarray, int, int]:
     import numpy as np
 
@@ -239,6 +251,11 @@ def _embed(
     for start in range(0, len(todo), batch):
         part = todo[start : start + batch]
         vectors = embedder.embed([t for _, t in part])
+        if vectors.shape != (len(part), model.dim):  # before anything is written: an index ask could not read
+            raise ModelError(
+                f"the model at {model.path} gives vectors of shape {tuple(vectors.shape[1:])} but its configuration "
+                f"says {model.dim} dimensions (check 1_Pooling/config.json); fix the model folder or pass --model another"
+            )
         for (key, _), vector in zip(part, vectors):
             cache[key] = vector
         if progress:
@@ -256,52 +273,48 @@ def _write_build(
     line_vectors: np.ndarray,
     manifest: dict[str, Any],
     keyword: KeywordParams,
+    disk: Disk,
 ) -> None:
+    """Write every file of a build into ``tmp``, each flushed to disk (``disk.create``) before it is hashed."""
     import numpy as np
 
     from .store import VectorStore
 
-    with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+    with disk.create(tmp / "chunks.jsonl") as sink:
         for chunk in chunks:
-            handle.write(json.dumps(chunk_to_json(chunk), ensure_ascii=False) + "\n")
+            sink.write((json.dumps(chunk_to_json(chunk), ensure_ascii=False) + "\n").encode("utf-8"))
     store = VectorStore.build(chunk_vectors)
-    store.save(tmp / "vectors.faiss")
-    np.save(tmp / "lines.npy", line_vectors.astype(np.float32), allow_pickle=False)
+    with disk.create(tmp / "vectors.faiss") as sink:
+        store.write(sink.write)
+    disk.save_npy(tmp / "lines.npy", line_vectors.astype(np.float32))
     paths = sorted({p for p, _, _ in line_rows})
     position = {p: i for i, p in enumerate(paths)}
     rows = [[position[p], n, text_key(t)] for p, n, t in line_rows]
-    write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
-    build_keyword_index([c.embed_text() for c in chunks], tmp, keyword)
+    disk.write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
+    build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk)
     manifest["store"] = store.spec.to_json()
-    manifest["files"] = {p.name: _synced_sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-    write_json(tmp / "manifest.json", manifest)
-    _fsync(tmp)
+    manifest["files"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+    disk.write_json(tmp / "manifest.json", manifest)
+    disk.fsync(tmp)
 
 
-def _synced_sha256(path: Path) -> str:
-    """Flush ``path`` to disk, then hash it (a crash never leaves a renamed, unwritten file)."""
-    _fsync(path)
-    return sha256_file(path)
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file or a folder (its entries) to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _swap_in(index_root: Path, tmp: Path, stamp: str) -> Path:
+def _swap_in(index_root: Path, tmp: Path, stamp: str, disk: Disk) -> Path:
     final = index_root / f"build-{stamp}"
-    os.rename(tmp, final)
+    disk.rename(tmp, final)
+    current = index_root / CURRENT
+    if current.is_dir() and not current.is_symlink():
+        # A copy made with ``cp -rL`` turned the link into a folder, which no link can
+        # replace: it becomes an ordinary build folder (cleaned like the others).
+        disk.rename(current, index_root / f"build-{stamp}-copied")
     link_tmp = index_root / f".current-{os.getpid()}"
     if link_tmp.is_symlink() or link_tmp.exists():
         link_tmp.unlink()
-    os.symlink(final.name, link_tmp)
-    os.replace(link_tmp, index_root / CURRENT)  # atomic: readers see old or new
-    _fsync(index_root)
+    disk.symlink(final.name, link_tmp)
+    disk.replace(link_tmp, current)  # atomic: readers see old or new
+    # The new build is live already: should the swap not reach the disk before a crash,
+    # the old link comes back, and its build is kept (the newest two are).
+    with suppress(OSError):
+        disk.fsync(index_root)
     return final
 
 
@@ -335,16 +348,24 @@ def build_index(
     progress: ProgressFn | None = None,
     wait_seconds: float = 0.0,
     keyword: KeywordParams = KeywordParams(),
+    disk: Disk | None = None,
 ) -> BuildReport:
     """Build or refresh the index under ``settings.index_dir``.
 
     Vectors of chunks (and lines) whose text did not change are reused unless
     ``full``; a changed model or chunker setting always rebuilds everything.
     The previous index keeps answering until the new one is complete.
+    Every file operation goes through ``disk`` (see :mod:`indexer.disk`).
     """
     started = time.perf_counter()
+    disk = disk or Disk()
     index_root = settings.index_dir
-    corpus = read_corpus(settings.corpus_dir, max_file_bytes=settings.chunker.max_file_bytes, skip=(index_root,))
+    corpus = read_corpus(
+        settings.corpus_dir,
+        max_file_bytes=settings.chunker.max_file_bytes,
+        skip=(index_root,),
+        follow_links=settings.follow_links,
+    )
     if model is None:
         model = resolve_model(settings.model_dir)
     if model.max_tokens < settings.chunker.max_tokens:
@@ -370,24 +391,29 @@ def build_index(
             progress("chunking", 0, len(corpus.notes))
         chunks: list[Chunk] = []
         texts: dict[str, list[str]] = {}
+        warnings = list(corpus.warnings)
         for done, note in enumerate(corpus.notes, start=1):
-            text = note.text.replace("\r\n", "\n").replace("\r", "\n")
+            text, cut = cap_lines(note.text.replace("\r\n", "\n").replace("\r", "\n"))
+            if cut:
+                many = f"{cut} lines are" if cut > 1 else "a line is"
+                warnings.append(f"{note.rel}: {many} over {MAX_LINE_CHARS:,} characters; only the first "
+                                f"{MAX_LINE_CHARS:,} of each are indexed")
             texts[note.rel] = text.split("\n")
             chunks.extend(chunk_document(note.rel, text, counter, settings.chunker))
             if progress:
                 progress("chunking", done, len(corpus.notes))
         lines = snippet_lines(chunks, texts)
         if embedder is None:
-            embedder = default_embedder(model, settings.cache_dir, encoder)
+            embedder = default_embedder(model, settings.cache_dir, encoder, notes=warnings)
         if embedder.dim != model.dim:
             raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
         all_texts = [c.embed_text() for c in chunks] + [t for _, _, t in lines]
-        vectors, embedded, reused = _embed(embedder, all_texts, cache, progress)
+        vectors, embedded, reused = _embed(embedder, all_texts, cache, progress, model)
         chunk_vectors, line_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
         tmp = index_root / f"tmp-{stamp}"
         try:
-            tmp.mkdir(parents=True)
+            disk.mkdir(tmp)
             if progress:
                 progress("writing", 0, 1)
             manifest: dict[str, Any] = {
@@ -418,13 +444,14 @@ def build_index(
                 "counts": {"files": len(corpus.notes), "chunks": len(chunks), "lines": len(lines)},
                 "build": {"embedded": embedded, "reused": reused, "mode": reason},
             }
-            _write_build(tmp, chunks, chunk_vectors, lines, line_vectors, manifest, keyword)
-            final = _swap_in(index_root, tmp, stamp)
+            _write_build(tmp, chunks, chunk_vectors, lines, line_vectors, manifest, keyword, disk)
+            final = _swap_in(index_root, tmp, stamp, disk)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise IndexWriteError(
-                f"cannot write the index in {index_root} ({exc.strerror or exc.__class__.__name__}); "
-                "check its free space and permissions, the previous index is kept"
+                f"cannot write the index in {index_root} ({os_reason(exc)}); "
+                "check its free space and permissions, the previous index is kept",
+                reason=os_reason(exc),
             ) from exc
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -443,6 +470,6 @@ def build_index(
         full=full or not cache,
         reason=reason,
         encoder=embedder.kind,
-        warnings=corpus.warnings,
+        warnings=tuple(warnings),
         variant=embedder.variant,
     )

@@ -33,10 +33,34 @@ class Corpus:
         return {note.rel: note.sha256 for note in self.notes}
 
 
-def _candidates(root: Path, skip: set[Path], warnings: list[str]) -> list[Path]:
-    """Note files below ``root``, following folder links once (no loops)."""
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _utf8_name(rel: str) -> str | None:
+    """None if ``rel`` (from ``os.walk``, undecodable bytes as surrogates) is valid UTF-8, else a printable form."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return None
+
+
+def _candidates(root: Path, skip: set[Path], warnings: list[str], follow_links: bool = False) -> list[Path]:
+    """Note files below ``root``, following folder links once (no loops).
+
+    Links that lead outside ``root`` are skipped with a warning unless
+    ``follow_links``: a link to a private file must not land in the index.
+    Names that are not valid UTF-8 cannot be stored in the index; they are
+    skipped with a warning.
+    """
     found: list[Path] = []
     seen_dirs: set[str] = set()
+    root_real = os.path.realpath(root)
+    follow_hint = "; skipped (--follow-links or NOTES_QA_FOLLOW_LINKS=1 indexes it)"
+
+    def relative(path: str | Path) -> str:
+        return Path(path).relative_to(root).as_posix()
 
     def unreadable(exc: OSError) -> None:
         where = Path(exc.filename or root)
@@ -48,12 +72,32 @@ def _candidates(root: Path, skip: set[Path], warnings: list[str]) -> list[Path]:
         if real in seen_dirs or Path(real) in skip:
             dirnames[:] = []
             continue
+        if not follow_links and not _inside(real, root_real):
+            warnings.append(f"{relative(folder)}/: a link to a folder outside the corpus{follow_hint}")
+            dirnames[:] = []
+            continue
         seen_dirs.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        kept = []
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            shown = _utf8_name(name)
+            if shown is None:
+                kept.append(name)
+            else:
+                warnings.append(f"{relative(Path(folder) / shown)}/: folder name is not valid UTF-8; skipped (rename it)")
+        dirnames[:] = kept
         for name in sorted(filenames):
             if name.startswith(".") or not name.lower().endswith(NOTE_SUFFIXES):
                 continue
-            found.append(Path(folder) / name)
+            path = Path(folder) / name
+            shown = _utf8_name(name)
+            if shown is not None:
+                warnings.append(f"{relative(Path(folder) / shown)}: file name is not valid UTF-8; skipped (rename it)")
+                continue
+            outside = os.path.islink(path) and os.path.exists(path) and not _inside(os.path.realpath(path), root_real)
+            if outside and not follow_links:
+                warnings.append(f"{relative(path)}: a link to a file outside the corpus{follow_hint}")
+                continue
+            found.append(path)
     return found
 
 
@@ -98,16 +142,30 @@ def read_note_bytes(path: Path, max_bytes: int) -> bytes | str:
     return data
 
 
-def read_corpus(root: Path, *, max_file_bytes: int = 10_000_000, skip: tuple[Path, ...] = ()) -> Corpus:
-    """Read every note below ``root``; strange files are skipped with a warning."""
+def read_corpus(
+    root: Path, *, max_file_bytes: int = 10_000_000, skip: tuple[Path, ...] = (), follow_links: bool = False
+) -> Corpus:
+    """Read every note below ``root``; strange files are skipped with a warning.
+
+    ``skip`` holds the index folder: never read as notes. ``follow_links``
+    also reads links that lead outside ``root``.
+    """
     if not root.exists():
         raise CorpusError(f"corpus folder {root} does not exist; pass --corpus DIR or set NOTES_QA_CORPUS")
     if not root.is_dir():
         raise CorpusError(f"corpus {root} is not a folder; pass --corpus a folder of .md notes")
     skip_real = {Path(os.path.realpath(p)) for p in skip}
+    root_real = Path(os.path.realpath(root))
+    for folder in skip_real:
+        if root_real.is_relative_to(folder):
+            same = "is" if root_real == folder else "is inside"
+            raise CorpusError(
+                f"the corpus folder {root} {same} the index folder {folder}; "
+                "pass --index a folder of its own (e.g. --index ./index)"
+            )
     notes: list[NoteFile] = []
     warnings: list[str] = []
-    for path in _candidates(root, skip_real, warnings):
+    for path in _candidates(root, skip_real, warnings, follow_links):
         rel = path.relative_to(root).as_posix()
         data = read_note_bytes(path, max_file_bytes)
         if isinstance(data, str):

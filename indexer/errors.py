@@ -20,6 +20,21 @@ def first_line(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def os_reason(exc: BaseException) -> str:
+    """What the operating system said about a failed file operation ("No space left on device").
+
+    Libraries that lose the message but keep ``errno`` get ``os.strerror(errno)``.
+    """
+    import os
+
+    if isinstance(exc, OSError):
+        if exc.strerror:
+            return exc.strerror
+        if exc.errno:
+            return os.strerror(exc.errno)
+    return first_line(exc)
+
+
 class NotesQAError(Exception):
     """A problem with the user's input or files, stated in one sentence with the fix."""
 
@@ -54,7 +69,15 @@ class IndexLockedError(IndexFileError):
 
 
 class IndexWriteError(IndexFileError):
-    """The index folder cannot be created or written (permissions, free space)."""
+    """The index folder cannot be created or written (permissions, free space).
+
+    ``reason`` is the bare cause ("No space left on device"), for warnings that
+    carry on without the index being written.
+    """
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class ModelError(NotesQAError):

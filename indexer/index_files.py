@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import IndexFileError
+from .errors import IndexFileError, os_reason
 from .models import Chunk
+from .safe_read import open_binary, open_text, read_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,9 +47,14 @@ def problem(exc: Exception) -> str:
     return text
 
 
+#: manifest.json and lines.json are read whole; a bigger one is not ours.
+MAX_JSON_BYTES = 1 << 30
+
+
 def sha256_file(path: Path) -> str:
+    """The sha256 of a regular file (``SpecialFileError``, an ``OSError``, for a FIFO or device)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_binary(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -94,12 +99,12 @@ def _require(condition: bool, what: str) -> None:
 def read_manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST
     try:
-        if path.stat().st_size > 50_000_000:
-            raise IndexFileError(f"{path} is implausibly large; {REBUILD}")
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(read_text(path, MAX_JSON_BYTES))
     except FileNotFoundError as exc:
         raise IndexFileError(f"the index at {folder} has no manifest.json; {REBUILD}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        raise IndexFileError(f"the index manifest {path} is unreadable ({os_reason(exc)}); {REBUILD}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexFileError(f"the index manifest {path} is unreadable ({exc.__class__.__name__}); {REBUILD}") from exc
     _require(isinstance(manifest, dict), "not an object")
     _require(manifest.get("format") == FORMAT, "not a notes-qa index")
@@ -131,7 +136,7 @@ def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
         try:
             actual = sha256_file(path)
         except OSError as exc:
-            raise IndexFileError(f"index file {path} is missing or unreadable; {REBUILD}") from exc
+            raise IndexFileError(f"index file {path} is missing or unreadable ({os_reason(exc)}); {REBUILD}") from exc
         if actual != expected:
             raise IndexFileError(f"index file {path} does not match its checksum (damaged or edited); {REBUILD}")
 
@@ -182,7 +187,7 @@ def read_chunks(folder: Path) -> tuple[Chunk, ...]:
     chunks = []
     number = 0
     try:
-        with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
+        with open_text(folder / "chunks.jsonl") as handle:
             for number, line in enumerate(handle, start=1):
                 try:
                     record = json.loads(line)
@@ -192,13 +197,13 @@ def read_chunks(folder: Path) -> tuple[Chunk, ...]:
     except UnicodeDecodeError as exc:
         raise IndexFileError(f"chunks.jsonl line {number + 1} is not UTF-8; {REBUILD}") from exc
     except OSError as exc:
-        raise IndexFileError(f"chunks.jsonl in {folder} is unreadable ({exc.strerror}); {REBUILD}") from exc
+        raise IndexFileError(f"chunks.jsonl in {folder} is unreadable ({os_reason(exc)}); {REBUILD}") from exc
     return tuple(chunks)
 
 
 def read_line_rows(folder: Path) -> tuple[LineRow, ...]:
     try:
-        payload = json.loads((folder / "lines.json").read_text(encoding="utf-8"))
+        payload = json.loads(read_text(folder / "lines.json", MAX_JSON_BYTES))
         paths = payload["paths"]
         rows = tuple(LineRow(paths[p], int(n), str(k)) for p, n, k in payload["rows"])
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
@@ -245,9 +250,3 @@ def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
         raise IndexFileError(f"lines.npy does not match lines.json; {REBUILD}")
     return LoadedIndex(folder, manifest, chunks, store, keyword, line_vectors, line_rows)
 
-
-def write_json(path: Path, payload: Any) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        json.dump(payload, handle, ensure_ascii=False, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())

@@ -16,7 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .disk import Disk
 from .errors import IndexFileError
+from .safe_read import read_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,7 +61,9 @@ class KeywordParams:
         return {"k1": self.k1, "b": self.b, "method": self.method, "tokenizer": "words-stop-snowball-v1"}
 
 
-def build_keyword_index(texts: Sequence[str], folder: Path, params: KeywordParams = KeywordParams()) -> None:
+def build_keyword_index(
+    texts: Sequence[str], folder: Path, params: KeywordParams = KeywordParams(), *, disk: Disk | None = None
+) -> None:
     """Score ``texts`` with bm25s and write the matrix into ``folder``."""
     import bm25s
     import numpy as np
@@ -73,11 +77,12 @@ def build_keyword_index(texts: Sequence[str], folder: Path, params: KeywordParam
         data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
     else:
         vocab, data, indices, indptr = {}, np.zeros(0), np.zeros(0), np.zeros(1, dtype=np.int64)
-    np.save(folder / "bm25.data.npy", np.asarray(data, dtype=np.float32), allow_pickle=False)
-    np.save(folder / "bm25.indices.npy", np.asarray(indices, dtype=np.int32), allow_pickle=False)
-    np.save(folder / "bm25.indptr.npy", np.asarray(indptr, dtype=np.int64), allow_pickle=False)
+    disk = disk or Disk()
+    disk.save_npy(folder / "bm25.data.npy", np.asarray(data, dtype=np.float32))
+    disk.save_npy(folder / "bm25.indices.npy", np.asarray(indices, dtype=np.int32))
+    disk.save_npy(folder / "bm25.indptr.npy", np.asarray(indptr, dtype=np.int64))
     payload = {"params": params.to_json(), "num_docs": len(texts), "vocab": vocab}
-    (folder / "bm25.vocab.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    disk.write_json(folder / "bm25.vocab.json", payload, indent=None)
 
 
 class KeywordIndex:
@@ -99,7 +104,7 @@ class KeywordIndex:
             data = np.load(folder / "bm25.data.npy", allow_pickle=False, mmap_mode=mode)
             indices = np.load(folder / "bm25.indices.npy", allow_pickle=False, mmap_mode=mode)
             indptr = np.load(folder / "bm25.indptr.npy", allow_pickle=False, mmap_mode=mode)
-            payload = json.loads((folder / "bm25.vocab.json").read_text(encoding="utf-8"))
+            payload = json.loads(read_text(folder / "bm25.vocab.json", 1 << 30))
             vocab = payload["vocab"]
             num_docs = int(payload["num_docs"])
         except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
+from .safe_read import read_text
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 
@@ -55,7 +56,7 @@ def bundled_model_dir() -> Path:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, 50_000_000))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path} is not readable JSON ({exc.__class__.__name__}); is this a model folder?") from exc
     if not isinstance(data, dict):
@@ -109,7 +110,12 @@ def resolve_model(model_dir: Path | None) -> ModelInfo:
     dim = cfg.get("hidden_size")
     pooling = path / "1_Pooling" / "config.json"
     if pooling.is_file():
-        dim = _read_json(pooling).get("word_embedding_dimension", dim)
+        pool = _read_json(pooling)
+        dim = pool.get("word_embedding_dimension", dim)
+        # As sentence-transformers' Pooling: each mode switched on adds one vector of that size.
+        modes = sum(1 for key, value in pool.items() if key.startswith("pooling_mode_") and value is True)
+        if isinstance(dim, int) and modes > 1:
+            dim *= modes
     max_tokens = 512
     st_config = path / "sentence_bert_config.json"
     if st_config.is_file():

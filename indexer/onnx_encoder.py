@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import first_line
+from .errors import ModelError, first_line
 from .model_files import offline_model_env
+from .safe_read import read_text
 
 __all__ = [
     "EncoderError",
@@ -54,8 +55,8 @@ _LEGACY_POOLING_KEYS = {
 _SUPPORTED_MODULES = ("Transformer", "Pooling", "Normalize")
 
 
-class EncoderError(Exception):
-    """The ONNX encoder could not be built, exported or run."""
+class EncoderError(ModelError):
+    """The ONNX encoder could not be built, exported or run (a model problem: one line, exit 5)."""
 
 
 # ---------------------------------------------------------------------------
@@ -65,8 +66,7 @@ class EncoderError(Exception):
 
 def _read_json(path: Path) -> Any:
     try:
-        with path.open(encoding="utf-8") as fh:
-            return json.load(fh)
+        return json.loads(read_text(path, 50_000_000))
     except (OSError, ValueError) as exc:
         raise EncoderError(f"Cannot read {path}: it is missing, unreadable or not valid JSON.") from exc
 

@@ -54,10 +54,13 @@ class Searcher:
         *,
         fusion: FusionParams = FusionParams(),
         snippet: SnippetParams = SnippetParams(),
+        warnings: tuple[str, ...] = (),
     ) -> None:
         import numpy as np
 
         self.index = index
+        #: Said with every result (e.g. the index could not be refreshed and is older than the notes).
+        self.warnings = warnings
         self.embedder = embedder
         self.fusion = fusion
         self.snippet_params = snippet
@@ -152,7 +155,7 @@ class Searcher:
         started = time.perf_counter()
         query = check_query(query, k, mode)
         if self.size == 0:
-            return SearchResult(query, mode, (), time.perf_counter() - started)
+            return SearchResult(query, mode, (), time.perf_counter() - started, warnings=self.warnings)
         # The question's vector ranks chunks (dense, hybrid) and picks snippet lines (all modes).
         qv = self.embedder.embed([query])[0]
         line_cos = self.index.line_vectors @ qv if len(self.index.line_vectors) else np.zeros(0, dtype=np.float32)
@@ -193,4 +196,6 @@ class Searcher:
                 )
             )
         match = judge_hits(self.index.keyword, query, hits)
-        return SearchResult(query, mode, tuple(hits), time.perf_counter() - started, match=match)
+        return SearchResult(
+            query, mode, tuple(hits), time.perf_counter() - started, warnings=self.warnings, match=match
+        )

@@ -8,8 +8,9 @@ from typing import Any
 
 from .build import BuildReport, ProgressFn, build_index, index_status
 from .embedder import Embedder
-from .errors import ModelError, first_line
+from .errors import IndexLockedError, IndexWriteError, ModelError, first_line
 from .index_files import load_index
+from .lock import wait_for_build
 from .model_files import ModelInfo, resolve_model
 from .search import Searcher
 from .settings import ENCODERS, Settings
@@ -78,6 +79,35 @@ def query_embedder(manifest: dict[str, Any], settings: Settings, *, spin: bool =
     return OnnxEmbedder(model, record.path, variant=variant, spin=spin), (f"made the {variant} query encoder again (it was missing)",)
 
 
+def _refresh(
+    settings: Settings, state: str, reason: str, **build: Any
+) -> tuple[BuildReport | None, tuple[str, ...]]:
+    """Build or refresh a non-fresh index; returns the report (None if nothing was built) and warnings.
+
+    A stale index (the notes changed) still answers: if another run is building
+    or the index cannot be written (full disk, read-only folder), the old one is
+    used with a warning instead of waiting or failing. A missing or damaged
+    index has nothing to answer from: a running build is waited for, and only
+    if the index is still not fresh afterwards is it built here.
+    """
+    if state == "stale":
+        try:
+            return build_index(settings, wait_seconds=0, **build), ()
+        except IndexLockedError:
+            return None, (f"another notes-qa run is rebuilding the index ({reason} since it was built); "
+                          "answering from the current index",)
+        except IndexWriteError as exc:
+            return None, (f"the index could not be refreshed ({exc.reason}); answering from the previous index, "
+                          f"built before the notes changed ({reason})",)
+    progress = build.get("progress")
+    if progress is not None:
+        progress("waiting", 0, 1)  # for another run's build, if one holds the lock
+    wait_for_build(settings.index_dir, wait_seconds=600)
+    if index_status(settings).state == "fresh":
+        return None, ()
+    return build_index(settings, wait_seconds=600, **build), ()
+
+
 def open_searcher(
     settings: Settings,
     *,
@@ -89,19 +119,16 @@ def open_searcher(
     spin: bool = True,
 ) -> OpenedSearcher:
     """Load the index under ``settings.index_dir``, building it first if it is
-    missing, or refreshing it if the notes changed since it was built."""
+    missing, or refreshing it if the notes changed since it was built (see
+    :func:`_refresh` for when the current index answers instead)."""
     built = None
+    warnings: tuple[str, ...] = ()
     if auto_build:
         status = index_status(settings)
         if status.state != "fresh":
-            built = build_index(
-                settings,
-                full=status.state != "stale",
-                embedder=embedder,
-                progress=progress,
-                token_counter=token_counter,
-                model=model,
-                wait_seconds=600,
+            built, warnings = _refresh(
+                settings, status.state, status.reason,
+                embedder=embedder, progress=progress, token_counter=token_counter, model=model,
             )
     index = load_index(settings.index_dir)
     notes: tuple[str, ...] = ()
@@ -109,4 +136,4 @@ def open_searcher(
         embedder, notes = query_embedder(index.manifest, settings, spin=spin)
     elif embedder.dim != index.manifest["model"]["dim"]:
         raise ModelError("the encoder's dimension does not match the index; rebuild with: notes-qa index --full")
-    return OpenedSearcher(Searcher(index, embedder), built, notes)
+    return OpenedSearcher(Searcher(index, embedder, warnings=warnings), built, warnings + notes)

@@ -55,6 +55,10 @@ class Settings:
         faster, close but not equal vectors), from ``--encoder`` or
         ``NOTES_QA_ENCODER``. None keeps what the index was built with
         (``fp32`` for a new index). Part of the index fingerprint.
+    follow_links: also read notes through links that lead outside the corpus
+        folder (``--follow-links``, ``NOTES_QA_FOLLOW_LINKS=1``); by default they
+        are skipped with a warning, so a link to a private file never ends up
+        in the index.
     """
 
     corpus_dir: Path = Path("corpus")
@@ -63,6 +67,7 @@ class Settings:
     cache_dir: Path = Path.home() / ".cache" / "notes-qa"
     chunker: ChunkerSettings = ChunkerSettings()
     encoder: str | None = None
+    follow_links: bool = False
 
     def __post_init__(self) -> None:
         if self.encoder is not None and self.encoder not in ENCODERS:
@@ -80,6 +85,7 @@ class Settings:
             model_dir=Path(model) if model else None,
             cache_dir=_default_cache_dir(env),
             encoder=env.get("NOTES_QA_ENCODER") or None,
+            follow_links=env.get("NOTES_QA_FOLLOW_LINKS", "").strip().lower() in ("1", "true", "yes", "on"),
         )
 
     def with_overrides(
@@ -89,6 +95,7 @@ class Settings:
         index_dir: Path | None = None,
         model_dir: Path | None = None,
         encoder: str | None = None,
+        follow_links: bool | None = None,
     ) -> Settings:
         return replace(
             self,
@@ -96,4 +103,5 @@ class Settings:
             index_dir=index_dir or self.index_dir,
             model_dir=model_dir or self.model_dir,
             encoder=encoder or self.encoder,
+            follow_links=self.follow_links if follow_links is None else follow_links,
         )

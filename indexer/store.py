@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -688,6 +688,18 @@ class VectorStore:
             raise StoreError(f"Could not write vector index to {path} ({first_line(exc)}).") from exc
         finally:
             tmp.unlink(missing_ok=True)
+
+    def write(self, sink: Callable[[bytes], object]) -> None:
+        """Serialise the index (the same bytes :meth:`save` writes) into ``sink``, block by block.
+
+        An exception ``sink`` raises (``OSError`` for a full disk) propagates unchanged.
+        """
+        f = _faiss()
+        _apply_search_params(self._index, self._spec)  # recorded in the file
+        try:
+            f.write_index(self._index, f.PyCallbackIOWriter(lambda block: sink(bytes(block))))
+        except RuntimeError as exc:
+            raise StoreError(f"Could not serialise the vector index ({first_line(exc)}).") from exc
 
     @classmethod
     def load(cls, path: Path, *, mmap: bool = True, spec: StoreSpec | None = None) -> VectorStore:

@@ -40,6 +40,9 @@ def _positive_int(text: str) -> int:
 def _paths(parser: argparse.ArgumentParser, *, model: bool = True) -> None:
     parser.add_argument("--corpus", type=Path, help="folder of notes (default: $NOTES_QA_CORPUS or ./corpus)")
     parser.add_argument("--index", type=Path, help="index folder (default: $NOTES_QA_INDEX or ./index)")
+    parser.add_argument("--follow-links", action="store_true", default=None,
+                        help="also read notes through links leading outside the corpus (default: skip them with a "
+                        "warning; $NOTES_QA_FOLLOW_LINKS=1)")
     if model:
         parser.add_argument(
             "--model", type=Path, help="local sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)"

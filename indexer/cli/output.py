@@ -56,6 +56,8 @@ def result_to_json(result: SearchResult, corpus_dir: Path, question: str | None 
             "results": [hit_to_json(h, corpus_dir) for h in result.hits],
         }
     )
+    if result.warnings:
+        payload["warnings"] = list(result.warnings)
     return payload
 
 

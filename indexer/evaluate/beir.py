@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EvalError, IndexFileError
+from ..errors import EvalError, IndexFileError, IndexWriteError, os_reason
 from ..index_files import sha256_file
+from ..safe_read import open_binary, read_bytes
 from .jsonl import json_object
 from .metrics import mean, mrr_at, ndcg_at, percentile, recall_at
 
@@ -54,14 +55,14 @@ def _lines(path: Path) -> list[tuple[int, str]]:
     """Numbered lines of a UTF-8 text file; unreadable or non-UTF-8 files are an EvalError."""
     lines: list[tuple[int, str]] = []
     try:
-        with path.open("rb") as handle:
+        with open_binary(path) as handle:
             for number, raw in enumerate(handle, start=1):
                 try:
                     lines.append((number, raw.decode("utf-8-sig" if number == 1 else "utf-8")))
                 except UnicodeDecodeError as exc:
                     raise EvalError(f"{path} line {number} is not UTF-8 text") from exc
     except OSError as exc:
-        raise EvalError(f"cannot read {path} ({exc.strerror or exc.__class__.__name__})") from exc
+        raise EvalError(f"cannot read {path} ({os_reason(exc)})") from exc
     return lines
 
 
@@ -74,11 +75,26 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
         if not splits:
             raise EvalError(f"{folder} has no qrels/ folder of judgements; a BEIR folder needs qrels/{split}.tsv")
         raise EvalError(f"{folder} has no qrels/{split}.tsv; pass --split with one of: {', '.join(splits)}")
+    warnings = []
     docs = _jsonl(folder / "corpus.jsonl", "document")
+    first: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        first.setdefault(str(doc["_id"]), doc)
+    if len(first) < len(docs):
+        # A repeated id would be ranked (and counted relevant) twice: nDCG above 1.
+        warnings.append(f"{len(docs) - len(first)} documents in corpus.jsonl repeat an earlier _id; "
+                        "only the first of each is used")
+        docs = list(first.values())
     doc_ids = tuple(str(d["_id"]) for d in docs)
     texts = tuple(f"{d.get('title') or ''} {d.get('text') or ''}".strip() for d in docs)
     known_docs = set(doc_ids)
-    queries = {str(q["_id"]): str(q.get("text", "")) for q in _jsonl(folder / "queries.jsonl", "query")}
+    query_records = _jsonl(folder / "queries.jsonl", "query")
+    queries: dict[str, str] = {}
+    for q in query_records:
+        queries.setdefault(str(q["_id"]), str(q.get("text", "")))
+    if len(queries) < len(query_records):
+        warnings.append(f"{len(query_records) - len(queries)} queries in queries.jsonl repeat an earlier _id; "
+                        "only the first of each is used")
     qrels: dict[str, dict[str, int]] = {}
     unknown_docs = unknown_queries = 0
     for number, line in _lines(qrels_path):
@@ -100,7 +116,6 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
             unknown_queries += 1
             continue
         qrels.setdefault(parts[0], {})[parts[1]] = score
-    warnings = []
     if unknown_docs:
         warnings.append(f"{unknown_docs} qrels lines name documents not in corpus.jsonl; ignored")
     if unknown_queries:
@@ -112,7 +127,7 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
     for name in ("corpus.jsonl", "queries.jsonl"):
         digest.update(f"{name}:".encode())
         digest.update(bytes.fromhex(sha256_file(folder / name)))
-    digest.update(qrels_path.read_bytes())
+    digest.update(read_bytes(qrels_path, 1 << 30))
     digest.update("\n".join(doc_ids[:50]).encode())
     return BeirData(doc_ids, texts, queries, qrels, tuple(warnings), digest.hexdigest()[:24])
 
@@ -152,9 +167,15 @@ def beir_index(
         if warn:
             warn(f"{exc}; building it again")
         usable = False
-    if not usable:
-        _build_cache(folder, data, embedder, progress)
-    vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+    try:
+        if not usable:
+            _build_cache(folder, data, embedder, progress)
+        vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot write the BEIR index cache in {root} ({os_reason(exc)}); "
+            "pass --index a writable folder (or set NOTES_QA_CACHE to one)"
+        ) from exc
     return BeirIndex(vectors, KeywordIndex.load(folder))
 
 

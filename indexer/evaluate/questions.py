@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EvalError
+from ..errors import EvalError, os_reason
+from ..safe_read import read_text
 from .jsonl import json_object
 
 _SPACE = re.compile(r"\s+")
@@ -39,9 +40,9 @@ class Question:
 def load_questions(path: Path) -> list[Question]:
     """Read a JSONL question set; a bad line is an error that names the line."""
     try:
-        raw = path.read_text(encoding="utf-8-sig")
+        raw = read_text(path, 1 << 30, encoding="utf-8-sig")
     except OSError as exc:
-        raise EvalError(f"cannot read the questions file {path} ({exc.strerror}); check the path") from exc
+        raise EvalError(f"cannot read the questions file {path} ({os_reason(exc)}); check the path") from exc
     except UnicodeDecodeError as exc:
         raise EvalError(f"{path} is not UTF-8 text") from exc
     questions: list[Question] = []
