@@ -186,7 +186,9 @@ def _main(argv: list[str]) -> int:
         checkpoint("start")
         from indexer.cli import main  # the process entry, as the notes-qa script runs it
 
-        return main(args.rest + cli_args)
+        code = main(args.rest + cli_args)
+        checkpoint("exit")
+        return code
     from indexer.build import build_index
     from indexer.settings import ChunkerSettings, Settings
 
