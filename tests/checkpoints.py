@@ -121,7 +121,10 @@ def install_import_hook() -> None:
 class Helper:
     """``python -m tests.reliability_support ARGS`` that reports its phases on a pipe."""
 
-    def __init__(self, *args: str, pause_at: str | None = None, trace: bool = False, **popen: Any) -> None:
+    def __init__(
+        self, *args: str, pause_at: str | None = None, trace: bool = False, env: dict[str, str] | None = None,
+        **popen: Any,
+    ) -> None:
         ready_r, ready_w = os.pipe()
         go_r, self._go_w = os.pipe()
         hooks = ["--ready-fd", str(ready_w), "--go-fd", str(go_r)]
@@ -135,7 +138,7 @@ class Helper:
             [sys.executable, "-m", "tests.reliability_support", command, *rest[:cut], *hooks, *rest[cut:]],
             cwd=ROOT,
             text=True,
-            env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1"),
+            env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **(env or {})},
             pass_fds=(ready_w, go_r),
             # As in a terminal: a run started in the background (`make test &`) inherits an
             # ignored SIGINT, and Ctrl+C would never reach the helper.

@@ -171,6 +171,7 @@ def _main(argv: list[str]) -> int:
     parser.add_argument("--ready-fd", type=int, help="report phases on this descriptor")
     parser.add_argument("--go-fd", type=int, help="read a byte from this descriptor to go on after the pause")
     parser.add_argument("--trace", action="store_true", help="report every phase, never pause")
+    parser.add_argument("--real-model", action="store_true", help="cli: the bundled model, not the fakes")
     cli_args: list[str] = []
     if "--" in argv:  # everything after -- goes to notes-qa
         at = argv.index("--")
@@ -178,7 +179,8 @@ def _main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     checkpoints.configure(args.pause_at, args.ready_fd, args.go_fd, args.trace)
     model = fake_model_info(args.model_dir)
-    use_fake_model(setattr, model)
+    if not args.real_model:
+        use_fake_model(setattr, model)
     checkpoints.install_file_hooks()
     if args.command == "cli":
         checkpoints.install_parse_hook()

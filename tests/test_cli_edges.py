@@ -88,6 +88,23 @@ def test_ctrl_c_at_any_phase_is_one_line_and_exit_130(workspace: list[str], phas
     assert (code, err.strip().splitlines()) == (130, [message]), (code, err)
 
 
+@pytest.mark.model
+@pytest.mark.parametrize("phase", ["import onnxruntime", "import onnxruntime.capi.onnxruntime_pybind11_state"])
+def test_ctrl_c_while_the_real_model_loads(tmp_path: Path, model_cache: Path, phase: str) -> None:
+    paths = ["--corpus", str(write_notes(tmp_path / "notes", SMALL_NOTES)), "--index", str(tmp_path / "index")]
+    env = {"NOTES_QA_CACHE": str(model_cache), "HF_HUB_OFFLINE": "1"}
+    code, _, err = Helper("cli", "--real-model", "--", "index", *paths, env=env).finish()
+    assert code == 0, err
+    helper = Helper("cli", "--real-model", "--", "ask", *paths, "S3 durability", pause_at=phase, env=env)
+    try:
+        helper.paused()
+        helper.signal(signal.SIGINT)
+    finally:
+        code, out, err = helper.finish()
+    record(f"Ctrl+C at {phase} (real model)", Outcome(code, out, err))
+    assert (code, err.strip().splitlines()) == (130, ["notes-qa: interrupted; the previous index is kept"]), err
+
+
 # --------------------------------------------------------------------------- F8: standard streams
 
 
