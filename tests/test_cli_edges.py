@@ -108,10 +108,13 @@ def test_ctrl_c_while_the_real_model_loads(tmp_path: Path, model_cache: Path, ph
 # --------------------------------------------------------------------------- F8: standard streams
 
 
-def test_output_to_a_full_disk_is_one_line(workspace: list[str]) -> None:
+@pytest.mark.parametrize("command", ["ask", "index", "--help"])
+def test_output_to_a_full_disk_is_one_line(workspace: list[str], command: str) -> None:
+    args = {"ask": ["ask", *workspace, "S3 durability"], "index": ["index", *workspace], "--help": ["--help"]}[command]
     with open("/dev/full", "w") as full:
-        done = cli(["ask", *workspace, "S3 durability"], stdout=full)
-    assert_clean_error(done, 1, "cannot write the output (No space left on device)", case="output: stdout on a full disk")
+        done = cli(args, stdout=full)
+    assert_clean_error(done, 1, "cannot write the output (No space left on device)",
+                       case=f"output: {command} to a full disk")
 
 
 def test_batch_output_to_a_full_disk_stops_at_once(workspace: list[str], tmp_path: Path) -> None:

@@ -41,6 +41,12 @@ def _exit_code(exc: BaseException, interrupts: Interrupts) -> int:
     from ..errors import NotesQAError
     from . import stdio
 
+    if isinstance(exc, SystemExit):  # --help, --version, a usage error: argparse printed and exits
+        try:
+            stdio.flush()
+        except BaseException as late:  # the output failed after all (or Ctrl+C came meanwhile)
+            return _exit_code(late, interrupts)
+        raise exc
     if isinstance(exc, BrokenPipeError):
         stdio.discard()
         return 0
