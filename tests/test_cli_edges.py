@@ -176,7 +176,10 @@ def test_a_line_that_never_ends_is_refused(workspace: list[str]) -> None:
     assert helper.stdin is not None
     writer = threading.Thread(target=_write_forever, args=(helper.stdin, "x" * 4096), daemon=True)
     writer.start()
-    out, err = helper.communicate(timeout=PHASE_TIMEOUT)
+    # Not communicate(): it would close stdin at once, and the line would end early.
+    helper.wait(timeout=PHASE_TIMEOUT)
+    assert helper.stdout is not None and helper.stderr is not None
+    out, err = helper.stdout.read(), helper.stderr.read()
     assert_clean_error(Outcome(helper.returncode, out, err), 2, "stdin line 1 is longer than 64 KiB",
                        case="batch: endless line on stdin")
 
