@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench snapshots clean
+.PHONY: run test test-fast lint bench snapshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,17 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/notes-qa tui
 
-test: $(STAMP)
+# What CI runs (.ci/run): lint and types first (seconds), then every test, the real model included.
+test: lint
 	$(PY) -m pytest -q
 
+# No real model, no process-heavy tests (kills, Ctrl+C): under 90 s, for the edit-test loop.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not model and not slow"
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check indexer tui tests benchmarks scripts
-	$(VENV)/bin/mypy
+	$(PY) -m ruff check indexer tui tests benchmarks scripts eval
+	$(PY) -m mypy
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_query.py

@@ -1,10 +1,11 @@
 """Run the CLI and builds with the fake model, in-process or as a subprocess.
 
 In-process tests call :func:`use_fake_model` with pytest's ``monkeypatch``.
-Subprocess tests (killing or interrupting a build) run this file as a script::
+Subprocess tests (killing or interrupting a build) run this file as a script,
+through :class:`tests.checkpoints.Helper`, which aims at phases the process reports::
 
-    python -m tests.reliability_support build CORPUS INDEX [--delay S]
-    python -m tests.reliability_support cli [--delay S] -- index --corpus ...
+    python -m tests.reliability_support build CORPUS INDEX [--full] [--pause-at PHASE] ...
+    python -m tests.reliability_support cli [--pause-at PHASE] ... -- index --corpus ...
 
 The fakes are swapped in by patching module attributes here, in the test
 process only: production code has no switch (flag or variable) for them.
@@ -16,7 +17,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,8 @@ import numpy as np
 
 from indexer.model_files import ModelInfo
 
+from . import checkpoints
+from .checkpoints import checkpoint
 from .fakes import FakeEmbedder, WordCounter
 
 FAKE_FINGERPRINT = "f" * 64
@@ -35,20 +37,28 @@ def fake_model_info(folder: Path, dim: int = 64, fingerprint: str = FAKE_FINGERP
     return ModelInfo(folder, "fake", fingerprint, dim, 256, folder / "tokenizer.json")
 
 
-class SlowFakeEmbedder(FakeEmbedder):
-    """The fake embedder, sleeping ``delay`` seconds per batch (to give kills a target)."""
-
-    def __init__(self, dim: int = 64, delay: float = 0.0) -> None:
-        super().__init__(dim)
-        self.delay = delay
+class ReportingFakeEmbedder(FakeEmbedder):
+    """The fake embedder, reporting each batch as the phase ``embed`` (see ``tests.checkpoints``)."""
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if self.delay:
-            time.sleep(self.delay)
+        checkpoint("embed")
         return super().embed(texts)
 
 
-def use_fake_model(setattr: Any, model: ModelInfo, *, delay: float = 0.0) -> None:
+def _loaded_query_embedder(info: ModelInfo, *_: Any, **__: Any) -> ReportingFakeEmbedder:
+    """The query embedder, after the phase ``load model``.
+
+    A Ctrl+C there ends as ``ImportError: initialization failed``: what onnxruntime's
+    C extension raises when Ctrl+C lands while it initialises (seen in F7).
+    """
+    try:
+        checkpoint("load model")
+    except KeyboardInterrupt as exc:
+        raise ImportError("initialization failed") from exc
+    return ReportingFakeEmbedder(info.dim)
+
+
+def use_fake_model(setattr: Any, model: ModelInfo) -> None:
     """Make ``notes-qa`` use ``model`` and the fake embedder and token counter.
 
     ``setattr`` is ``monkeypatch.setattr`` in tests (undone after each test),
@@ -65,8 +75,8 @@ def use_fake_model(setattr: Any, model: ModelInfo, *, delay: float = 0.0) -> Non
     def resolve(model_dir: Path | None) -> ModelInfo:
         return model if model_dir is None else real_resolve(model_dir)
 
-    def embedder(info: ModelInfo, *_: Any, **__: Any) -> SlowFakeEmbedder:
-        return SlowFakeEmbedder(info.dim, delay)
+    def embedder(info: ModelInfo, *_: Any, **__: Any) -> ReportingFakeEmbedder:
+        return ReportingFakeEmbedder(info.dim)
 
     setattr(indexer.model_files, "resolve_model", resolve)
     setattr(indexer.build, "resolve_model", resolve)
@@ -75,7 +85,7 @@ def use_fake_model(setattr: Any, model: ModelInfo, *, delay: float = 0.0) -> Non
     setattr(indexer.build, "HFTokenCounter", lambda _path: WordCounter())
     # The query side: the real query_embedder runs (model checks included) and
     # gets the fake where it would load sentence-transformers.
-    setattr(indexer.embedder, "SentenceTransformerEmbedder", embedder)
+    setattr(indexer.embedder, "SentenceTransformerEmbedder", _loaded_query_embedder)
 
 
 @dataclass(frozen=True)
@@ -155,23 +165,36 @@ def _main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="reliability_support")
     parser.add_argument("command", choices=("build", "cli"))
     parser.add_argument("rest", nargs="*")
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds per embedding batch")
     parser.add_argument("--model-dir", type=Path, default=Path("/nonexistent-fake-model"))
     parser.add_argument("--full", action="store_true", help="build: embed everything again")
+    parser.add_argument("--pause-at", help="wait at this phase (PHASE or PHASE#N) until told to go on")
+    parser.add_argument("--ready-fd", type=int, help="report phases on this descriptor")
+    parser.add_argument("--go-fd", type=int, help="read a byte from this descriptor to go on after the pause")
+    parser.add_argument("--trace", action="store_true", help="report every phase, never pause")
+    parser.add_argument("--real-model", action="store_true", help="cli: the bundled model, not the fakes")
     cli_args: list[str] = []
     if "--" in argv:  # everything after -- goes to notes-qa
         at = argv.index("--")
         argv, cli_args = argv[:at], argv[at + 1 :]
     args = parser.parse_args(argv)
+    checkpoints.configure(args.pause_at, args.ready_fd, args.go_fd, args.trace)
     model = fake_model_info(args.model_dir)
-    use_fake_model(setattr, model, delay=args.delay)
+    if not args.real_model:
+        use_fake_model(setattr, model)
+    checkpoints.install_file_hooks()
     if args.command == "cli":
-        from indexer.cli.main import main
+        checkpoints.install_parse_hook()
+        checkpoints.install_import_hook()
+        checkpoint("start")
+        from indexer.cli import main  # the process entry, as the notes-qa script runs it
 
-        return main(args.rest + cli_args)
+        code = main(args.rest + cli_args)
+        checkpoint("exit")
+        return code
     from indexer.build import build_index
     from indexer.settings import ChunkerSettings, Settings
 
+    checkpoint("start")
     corpus, index = (Path(p) for p in args.rest)
     settings = Settings(
         corpus_dir=corpus,
@@ -182,11 +205,13 @@ def _main(argv: list[str]) -> int:
     report = build_index(
         settings,
         full=args.full,
-        embedder=SlowFakeEmbedder(64, args.delay),
+        embedder=ReportingFakeEmbedder(64),
         token_counter=WordCounter(),
         model=model,
+        progress=lambda stage, done, total: checkpoint(stage),
         wait_seconds=60,
     )
+    checkpoint("end")
     print(f"built {report.chunks} chunks", flush=True)
     return 0
 

@@ -93,7 +93,7 @@ def test_cli_rejects_an_unknown_encoder_in_one_line(tmp_path: Path, args: list[s
         text=True,
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-        timeout=120,
+        timeout=600,
     )
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -101,7 +101,7 @@ def test_index_built_with_another_model(workspace: tuple[Path, dict[str, str]]) 
     other = root / "fake-model-index"
     built = subprocess.run(
         [sys.executable, "-m", "tests.reliability_support", "build", str(root / "notes"), str(other)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env=dict(env, PYTHONPATH=str(ROOT)),
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=dict(env, PYTHONPATH=str(ROOT)),
     )
     assert built.returncode == 0, built.stderr
     done = run(["ask", "--no-build", "--index", str(other), "S3 durability"], env)

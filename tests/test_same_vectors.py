@@ -56,7 +56,9 @@ def test_onnx_and_sentence_transformers_build_the_same_index(tmp_path: Path, mod
         assert [h.snippet.text for h in a.hits] == [h.snippet.text for h in b.hits], question
 
 
-def test_a_lost_query_encoder_falls_back_and_index_restores_it(tmp_path: Path, model_cache: Path) -> None:
+def test_a_lost_query_encoder_falls_back_and_index_restores_it(
+    tmp_path: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from indexer.service import query_embedder
 
     model = resolve_model(None)
@@ -73,6 +75,8 @@ def test_a_lost_query_encoder_falls_back_and_index_restores_it(tmp_path: Path, m
     assert embedder.kind == "sentence-transformers"
     assert len(notes) == 1 and "restore it with: notes-qa index" in notes[0]
 
+    # One export per test session: the export itself is tested in test_onnx_encoder; here the session's stands in.
+    monkeypatch.setattr("indexer.onnx_encoder.export_onnx", lambda _model_dir, out: shutil.copyfile(record.path, out))
     build_index(emptied, model=model)  # what `notes-qa index` does: export again, reuse every vector
     after = load_index(emptied.index_dir)
     embedder, notes = query_embedder(after.manifest, emptied)

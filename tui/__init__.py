@@ -17,6 +17,7 @@ __all__ = ["AppOptions", "run_app"]
 
 def run_app(settings: Settings, options: AppOptions | None = None) -> int:
     """Open the app over ``settings`` (started as ``options`` say) and return its exit code."""
+    require_terminal()
     from indexer.model_files import offline_model_env
 
     # Keep model libraries offline and from printing progress bars over the screen.
@@ -44,3 +45,16 @@ def run_app(settings: Settings, options: AppOptions | None = None) -> int:
     loop.run_until_complete(loop.shutdown_default_executor())
     loop.close()
     return code
+
+
+def require_terminal() -> None:
+    """Refuse to start without a terminal: Textual reads keys from stdin and draws on stderr.
+
+    Without one (``notes-qa tui < /dev/null``, ``echo | notes-qa tui``, a cron job) the
+    app would spin on end-of-file forever instead of failing.
+    """
+    from indexer.errors import UsageError
+
+    for fd, name in ((0, "stdin"), (2, "stderr")):
+        if not os.isatty(fd):
+            raise UsageError(f"notes-qa tui needs a terminal ({name} is not one); to answer from a script use: notes-qa ask")

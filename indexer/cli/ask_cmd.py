@@ -3,57 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..safe_text import safe_text
 from ..search import check_query
+from .batch import open_batch, questions
 from .common import open_index, settings_from_args
 from .output import dumps, format_result, result_to_json
 
-
-def read_batch(source: str, k: int = 5, mode: str = "hybrid") -> list[str]:
-    """All questions of a batch file, each checked; a bad one is an error naming its line."""
-    questions = []
-    for number, question in _batch_lines(source):
-        try:
-            check_query(question, k, mode)
-        except UsageError as exc:
-            raise UsageError(f"{source} line {number}: {exc}") from None
-        questions.append(question)
-    if not questions:
-        raise UsageError(f"{source} holds no questions; put one question per line")
-    return questions
-
-
-def _batch_lines(source: str) -> Iterator[tuple[int, str]]:
-    """Questions from a file or stdin: plain lines or JSONL with a "question" field."""
-    try:
-        handle = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        raise UsageError(f"cannot read the batch file {source} ({exc.strerror}); check the path") from exc
-    with handle:
-        try:
-            for number, raw in enumerate(handle, start=1):
-                line = raw.strip()
-                if not line:
-                    continue
-                if line.startswith("{"):
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise UsageError(f"{source} line {number}: bad JSON ({exc.msg})") from exc
-                    question = record.get("question") if isinstance(record, dict) else None
-                    if not isinstance(question, str) or not question.strip():
-                        raise UsageError(f'{source} line {number}: a JSON line needs a non-empty "question" string')
-                    yield number, question
-                else:
-                    yield number, line
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"{source} is not UTF-8 text") from exc
+if TYPE_CHECKING:
+    from ..search import Searcher
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -61,22 +24,30 @@ def run_ask(args: argparse.Namespace) -> int:
         raise UsageError('give a question, e.g. notes-qa ask "How big can a DynamoDB item be?", or --batch FILE')
     if args.batch is not None and args.question is not None:
         raise UsageError("give either a question or --batch, not both")
-    # Fail fast, before any index work: a bad question or batch file is reported at once.
+    # Fail fast, before any index work: a bad question, or a batch source that cannot be read, is reported at once.
     if args.question is not None:
         check_query(args.question, args.k, args.mode)
-    questions = read_batch(args.batch, args.k, args.mode) if args.batch is not None else []
-    settings = settings_from_args(args)
-    searcher = open_index(settings, auto_build=not args.no_build).searcher
-    corpus_dir: Path = settings.corpus_dir
-    color = sys.stdout.isatty() and "NO_COLOR" not in __import__("os").environ
     if args.batch is None:
+        searcher, corpus_dir, color = _open(args)
         result = searcher.search(args.question, k=args.k, mode=args.mode)
         print(dumps(result_to_json(result, corpus_dir)) if args.json else format_result(result, corpus_dir, color=color))
         return 0
-    for question in questions:
-        result = searcher.search(question, k=args.k, mode=args.mode)
-        if args.json:
-            print(dumps(result_to_json(result, corpus_dir, question=question)), flush=False)
-        else:
-            print(f"Q: {safe_text(question, keep_newlines=False)}\n{format_result(result, corpus_dir, color=color)}\n")
+    with open_batch(args.batch) as batch:
+        searcher, corpus_dir, color = _open(args)
+        # Streamed: each answer is printed (and flushed) before the next line is read.
+        for question in questions(batch, "stdin" if args.batch == "-" else args.batch, args.k, args.mode):
+            result = searcher.search(question, k=args.k, mode=args.mode)
+            if args.json:
+                print(dumps(result_to_json(result, corpus_dir, question=question)), flush=True)
+            else:
+                print(f"Q: {safe_text(question, keep_newlines=False)}\n{format_result(result, corpus_dir, color=color)}\n",
+                      flush=True)
     return 0
+
+
+def _open(args: argparse.Namespace) -> tuple[Searcher, Path, bool]:
+    """The searcher (building the index when needed), the notes folder, and whether to color."""
+    settings = settings_from_args(args)
+    searcher = open_index(settings, auto_build=not args.no_build).searcher
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return searcher, settings.corpus_dir, color

@@ -13,6 +13,8 @@ from .. import __version__
 from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, NotesQAError
 from ..model_files import offline_model_env
 from ..settings import ENCODERS
+from .interrupts import MESSAGE as INTERRUPTED
+from .interrupts import Interrupts
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,10 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    offline_model_env()
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, interrupts: Interrupts | None = None) -> int:
+    """Parse and run one command; errors become one line on stderr and an exit code.
+
+    ``interrupts`` (from the process entry, ``indexer.cli.main``) tells whether a
+    Ctrl+C came, even when a library turned it into another error.
+    """
+    command = None
     try:
+        offline_model_env()
+        args = build_parser().parse_args(argv)
+        command = args.command
         if args.command == "index":
             from .index_cmd import run_index
 
@@ -129,13 +138,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .tui_cmd import run_tui
 
         return run_tui(args)
-    except NotesQAError as exc:
-        print(f"notes-qa: error: {_one_line(exc)}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("notes-qa: interrupted; the previous index is kept", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt) or (interrupts is not None and interrupts.received):
+            if interrupts is not None:
+                interrupts.finish()
+            kept = "; the previous index is kept" if command in ("index", "ask", "eval") else ""
+            print(f"{INTERRUPTED}{kept}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if isinstance(exc, NotesQAError):
+            print(f"notes-qa: error: {_one_line(exc)}", file=sys.stderr)
+            return exc.exit_code
+        if isinstance(exc, BrokenPipeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+        raise

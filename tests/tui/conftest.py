@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from pathlib import Path
 
 import pytest
@@ -81,11 +82,15 @@ def app(engine: IndexEngine) -> NotesQAApp:
     return create_app(engine, debounce=DEBOUNCE)
 
 
-async def settle(pilot: Pilot[int], rounds: int = 200) -> None:
-    """Wait until no worker runs, no debounced search waits and messages are handled."""
+async def settle(pilot: Pilot[int], timeout: float = 300.0) -> None:
+    """Wait until no worker runs, no debounced search waits and messages are handled.
+
+    ``timeout`` is generous: it only runs out when the app never settles, on a busy machine too.
+    """
     app = pilot.app
     assert isinstance(app, NotesQAApp)
-    for _ in range(rounds):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         await app.workers.wait_for_complete()
         await pilot.pause()
         if app.idle:
