@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from indexer.model_files import ModelInfo, resolve_model
 from indexer.onnx_encoder import EncoderError
 from indexer.settings import ChunkerSettings, Settings
 
+from .checkpoints import Helper
 from .conftest import ROOT, SMALL_NOTES, write_notes
 from .fakes import FakeEmbedder, WordCounter
 from .reliability_support import FakeCLI, assert_clean_error, assert_ok, fake_model_info
@@ -226,22 +226,25 @@ def test_ask_while_another_run_builds_answers_at_once(cli: FakeCLI, args: list[s
 
 def test_ask_waits_for_a_first_build_elsewhere_and_does_not_redo_it(notes: Path, tmp_path: Path) -> None:
     found = ["--corpus", str(notes), "--index", str(tmp_path / "index")]
-    env = dict(os.environ, NOTES_QA_CACHE=str(tmp_path / "cache"))
-    other = subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability_support", "cli", "--delay", "3", "--", "index", *found],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    env = {"NOTES_QA_CACHE": str(tmp_path / "cache")}
+    # The other run holds the build lock and waits, mid-embedding, until told to go on.
+    other = Helper("cli", "--", "index", *found, pause_at="embed#1", env=env)
+    outcome: list[subprocess.CompletedProcess[str]] = []
     try:
-        lock = tmp_path / "index" / ".lock"
-        for _ in range(1200):  # until the other run holds the lock (it writes its pid there once it does)
-            if other.poll() is not None or (lock.is_file() and lock.read_text().strip() == str(other.pid)):
-                break
-            time.sleep(0.1)
-        assert other.poll() is None, "the other build ended before ask started"
-        done = run_cli(tmp_path, "ask", *found, "S3 durability")
+        other.paused()
+        assert (tmp_path / "index" / ".lock").read_text().strip() == str(other.pid)
+        # With no index yet, ask must wait for that build (there is nothing to answer from).
+        asker = threading.Thread(target=lambda: outcome.append(run_cli(tmp_path, "ask", *found, "S3 durability")))
+        asker.start()
+        other.go()
+        asker.join(timeout=240)
     finally:
-        other.communicate(timeout=120)
+        code, _, err = other.finish()
+    assert code == 0, err
+    assert outcome, "ask never finished"
+    done = outcome[0]
     assert done.returncode == 0, done.stderr
+    assert "storage.md" in done.stdout
     assert "built the index first" not in done.stderr and "(--full)" not in done.stderr, done.stderr
 
 
