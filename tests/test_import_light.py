@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("textual", "torch", "sentence_transformers", "transformers", "faiss", "bm25s", "onnxruntime", "scipy")
+HEAVY = ("textual", "torch", "sentence_transformers", "transformers", "faiss", "bm25s", "onnxruntime", "scipy", "watchfiles")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -18,7 +18,7 @@ def loaded_after(code: str) -> set[str]:
 def test_importing_the_engine_is_light() -> None:
     modules = loaded_after(
         "import indexer, indexer.build, indexer.search, indexer.service, indexer.cli, indexer.cli.main, "
-        "indexer.chunker, indexer.evaluate.notes_eval"
+        "indexer.chunker, indexer.evaluate.notes_eval, indexer.watch, indexer.query_syntax, indexer.cli.watch_cmd"
     )
     assert not {m.split(".")[0] for m in modules} & set(HEAVY)
 

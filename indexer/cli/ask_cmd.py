@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import UsageError
+from ..models import SearchFilter
 from ..safe_text import safe_text
 from ..search import check_query
-from .common import open_index, settings_from_args
+from .common import open_index, settings_from_args, warn
 from .output import dumps, format_result, result_to_json
 
 
@@ -56,6 +57,14 @@ def _batch_lines(source: str) -> Iterator[tuple[int, str]]:
             raise UsageError(f"{source} is not UTF-8 text") from exc
 
 
+def _filters(args: argparse.Namespace) -> SearchFilter:
+    """``--path`` globs and ``--heading`` texts (blank ones are a usage error)."""
+    for flag, values in (("--path", args.path), ("--heading", args.heading)):
+        if any(not v.strip() for v in values):
+            raise UsageError(f"{flag} needs a value, e.g. {flag} {'cache*' if flag == '--path' else 'DynamoDB'}")
+    return SearchFilter(paths=tuple(v.strip() for v in args.path), headings=tuple(v.strip() for v in args.heading))
+
+
 def run_ask(args: argparse.Namespace) -> int:
     if args.batch is None and args.question is None:
         raise UsageError('give a question, e.g. notes-qa ask "How big can a DynamoDB item be?", or --batch FILE')
@@ -65,16 +74,20 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.question is not None:
         check_query(args.question, args.k, args.mode)
     questions = read_batch(args.batch, args.k, args.mode) if args.batch is not None else []
+    filters = _filters(args)
     settings = settings_from_args(args)
     searcher = open_index(settings, auto_build=not args.no_build).searcher
     corpus_dir: Path = settings.corpus_dir
+    allowed = searcher.allowed(filters)
+    if allowed is not None and not allowed.any():
+        warn("no section of the notes matches --path/--heading, so there are no results")
     color = sys.stdout.isatty() and "NO_COLOR" not in __import__("os").environ
     if args.batch is None:
-        result = searcher.search(args.question, k=args.k, mode=args.mode)
+        result = searcher.search(args.question, k=args.k, mode=args.mode, filters=filters)
         print(dumps(result_to_json(result, corpus_dir)) if args.json else format_result(result, corpus_dir, color=color))
         return 0
     for question in questions:
-        result = searcher.search(question, k=args.k, mode=args.mode)
+        result = searcher.search(question, k=args.k, mode=args.mode, filters=filters)
         if args.json:
             print(dumps(result_to_json(result, corpus_dir, question=question)), flush=False)
         else:
