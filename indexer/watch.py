@@ -9,11 +9,10 @@ the terminal app both use it. ``watchfiles`` loads only when watching starts.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .corpus import NOTE_SUFFIXES
 from .errors import CorpusError
@@ -29,6 +28,12 @@ QUIET_MS = 300
 MAX_BATCH_MS = 3000
 #: How often the watcher wakes with no change (to notice ``stop``; the first wake also means "watching").
 WAKE_MS = 500
+
+
+class StopFlag(Protocol):
+    """Set to stop watching (a ``threading.Event``, or anything with ``is_set``)."""
+
+    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def pending_changes(settings: Settings) -> NoteChanges:
 
 def watch_notes(
     settings: Settings,
-    stop: threading.Event,
+    stop: StopFlag,
     *,
     quiet_ms: int = QUIET_MS,
     ready: Callable[[], None] | None = None,

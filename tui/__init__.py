@@ -21,7 +21,7 @@ def run_app(settings: Settings) -> int:
     from .app import create_app
     from .engine import IndexEngine
 
-    app = create_app(IndexEngine(settings))
+    app = create_app(IndexEngine(settings), watch=True)
     # Our own loop rather than asyncio.run(), which would wait for a running build
     # thread (it cannot be interrupted) before the process could end.
     loop = asyncio.new_event_loop()
