@@ -9,6 +9,7 @@ question again). It stops when asked, or when the app stops running.
 from __future__ import annotations
 
 import threading
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from textual.content import Content
@@ -64,7 +65,10 @@ def _watch(app: NotesQAApp, stop: WatchStop) -> None:
                 continue
             app.post_message(IndexRefreshed(opened, changes))
     except Exception as exc:  # cannot watch (no such folder, too many watches): the r key still refreshes
-        app.post_message(EngineFailed(f"cannot watch the notes for changes ({exc}); press r after editing them", False))
+        if not stop.is_set():
+            with suppress(RuntimeError):  # the app has just closed
+                app.call_from_thread(app.tell, f"cannot watch the notes for changes ({exc}); press r after editing them",
+                                     title="Not watching", severity="warning", timeout=10)
 
 
 def stale_prompt(prompt: Hanging, path: str, changes: NoteChanges) -> Hanging:
