@@ -97,8 +97,12 @@ def main() -> int:
         note = corpus / "database.md"
         note.write_text("# Inserted\n\n- one\n- two\n" + note.read_text(encoding="utf-8"), encoding="utf-8")
         first_row = result_rows(before)[1]
-        after = screen.wait_for(lambda t: 1 in result_rows(t) and result_rows(t)[1] != first_row, "the rows renumbered")
-        captures["4 lines inserted at the top of database.md, asked again by itself"] = after
+        stale = screen.wait_for(lambda t: 1 in result_rows(t) and result_rows(t)[1] != first_row, "the rows changed")
+        if "note changed" in stale:
+            captures["4 lines inserted at the top of database.md: marked stale"] = stale
+        after = screen.wait_for(lambda t: 1 in result_rows(t) and result_rows(t)[1] != first_row
+                                and "note changed" not in t and "results" in t, "the rows renumbered")
+        captures["4 lines inserted at the top of database.md: asked again by itself"] = after
         screen.wait_for(lambda t: "o Open" in t.splitlines()[-1], "the results list focused (Enter moved there)")
         editor_log.unlink(missing_ok=True)
         screen.press("o")

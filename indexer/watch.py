@@ -137,6 +137,8 @@ def watch_notes(
     from watchfiles import watch
 
     root = Path(settings.corpus_dir)
+    if not root.exists():
+        raise CorpusError(f"corpus folder {root} does not exist; pass --corpus DIR or set NOTES_QA_CORPUS")
     if not root.is_dir():
         raise CorpusError(f"corpus {root} is not a folder; pass --corpus a folder of .md notes")
     started = False

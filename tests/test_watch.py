@@ -132,3 +132,11 @@ def test_changes_in_the_index_folder_are_ignored(tmp_path: Path) -> None:
     assert not concerns_notes(tmp_path, {(1, str(tmp_path / "index" / "x.md"))}, skip=(tmp_path / "index",))
     assert not concerns_notes(tmp_path, {(1, "/elsewhere/x.md")})
     assert concerns_notes(tmp_path, {(1, str(tmp_path / "y.md"))})
+
+
+def test_watching_a_missing_corpus_is_a_corpus_error(tmp_path: Path) -> None:
+    from indexer.errors import CorpusError
+
+    settings = Settings(corpus_dir=tmp_path / "none", index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    with pytest.raises(CorpusError, match="does not exist"):
+        next(watch_notes(settings, threading.Event()))
