@@ -118,6 +118,13 @@ def snippet_lines(chunks: list[Chunk], texts: dict[str, list[str]]) -> list[tupl
     return rows
 
 
+def notes_diff(manifest: dict[str, Any], hashes: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
+    """Notes changed, added and removed since the build of ``manifest`` (``hashes``: path -> sha256 now)."""
+    old = {k: v.get("sha256") for k, v in manifest["corpus"]["files"].items() if isinstance(v, dict)}
+    changed = sorted(k for k in hashes.keys() & old.keys() if hashes[k] != old[k])
+    return changed, sorted(hashes.keys() - old.keys()), sorted(old.keys() - hashes.keys())
+
+
 def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatus:
     """Is there an index, and does it still match the corpus and settings?"""
     folder = current_build(settings.index_dir)
@@ -134,11 +141,7 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
             skip=(settings.index_dir,),
             follow_links=settings.follow_links,
         )
-    old = {k: v.get("sha256") for k, v in manifest["corpus"]["files"].items() if isinstance(v, dict)}
-    new = corpus.hashes()
-    changed = sorted(k for k in new.keys() & old.keys() if new[k] != old[k])
-    added = sorted(new.keys() - old.keys())
-    removed = sorted(old.keys() - new.keys())
+    changed, added, removed = notes_diff(manifest, corpus.hashes())
     if changed or added or removed:
         parts = [f"{len(x)} {what}" for x, what in ((changed, "changed"), (added, "new"), (removed, "removed")) if x]
         return IndexStatus("stale", "notes " + ", ".join(parts))

@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("textual", "torch", "sentence_transformers", "transformers", "faiss", "bm25s", "onnxruntime", "scipy", "mcp")
+HEAVY = ("textual", "torch", "sentence_transformers", "transformers", "faiss", "bm25s", "onnxruntime", "scipy", "mcp",
+         "watchfiles")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -18,7 +19,8 @@ def loaded_after(code: str) -> set[str]:
 def test_importing_the_engine_is_light() -> None:
     modules = loaded_after(
         "import indexer, indexer.build, indexer.search, indexer.service, indexer.cli, indexer.cli.main, "
-        "indexer.chunker, indexer.evaluate.notes_eval, indexer.cli.mcp_cmd, indexer.mcp_tools"
+        "indexer.chunker, indexer.evaluate.notes_eval, indexer.cli.mcp_cmd, indexer.mcp_tools, "
+        "indexer.watch, indexer.query_syntax, indexer.cli.watch_cmd"
     )
     assert not {m.split(".")[0] for m in modules} & set(HEAVY)
 

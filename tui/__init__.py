@@ -29,7 +29,8 @@ def run_app(settings: Settings, options: AppOptions | None = None) -> int:
 
     options = options or AppOptions()
     state = StateFile(options.state_dir) if options.state_dir is not None else None
-    app = create_app(IndexEngine(settings), k=options.k, question=options.question, mode=options.mode, state=state)
+    app = create_app(IndexEngine(settings), k=options.k, question=options.question, mode=options.mode, state=state,
+                     watch=True)
     # Our own loop rather than asyncio.run(), which would wait for a running build
     # thread (it cannot be interrupted) before the process could end.
     loop = asyncio.new_event_loop()

@@ -15,16 +15,28 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 
 from indexer.errors import NotesQAError
+from indexer.query_syntax import parse_query
 from indexer.safe_text import safe_text
-from indexer.snippets import answer_location
 
 from .clipboard import copied_text
-from .editor import open_in_editor
 from .engine import PREPARING_MODEL
-from .messages import BuildProgress, EngineFailed, EngineReady, QuestionAsked, QuestionEdited, SearchDone, SearchFailed
+from .messages import (
+    BuildProgress,
+    EngineFailed,
+    EngineReady,
+    IndexRefreshed,
+    NotesChanged,
+    QuestionAsked,
+    QuestionEdited,
+    SearchDone,
+    SearchFailed,
+)
+from .opening import open_hit
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .state import HISTORY_LIMIT, StateFile, UiState
+from .watcher import WATCH_GROUP, WatchStop, start_watching
+from .widgets.chips import FilterChips
 from .widgets.question import QuestionBox
 from .widgets.results import ResultsList
 from .widgets.status import StatusBar
@@ -35,7 +47,7 @@ if TYPE_CHECKING:
     from textual.theme import Theme
     from textual.timer import Timer
 
-    from indexer.models import Hit
+    from indexer.models import Hit, SearchFilter
     from indexer.search import Searcher
 
     from .engine import Engine
@@ -67,7 +79,7 @@ class NotesQAApp(App[int]):
     ]
 
     def __init__(self, engine: Engine, *, k: int = 10, debounce: float = 0.25, question: str = "",
-                 mode: str | None = None, state: StateFile | None = None) -> None:
+                 mode: str | None = None, state: StateFile | None = None, watch: bool = False) -> None:
         super().__init__()
         self.engine = engine
         self.k = k
@@ -85,13 +97,16 @@ class NotesQAApp(App[int]):
         self._serial = 0
         self._pending: Timer | None = None
         self._focus_results = False
+        self.watch_notes = watch  # refresh the index by itself when the notes change
+        self._watching: WatchStop | None = None
         # Known before the first paint: by on_ready a closed window has already hung it up.
         self._started_in_terminal = _has_terminal()
 
     @property
     def idle(self) -> bool:
         """No build, search or debounced search under way."""
-        return not self.building and self._pending is None and not any(w.is_running for w in self.workers)
+        busy = any(w.is_running for w in self.workers if w.group != WATCH_GROUP)  # the watcher never ends
+        return not self.building and self._pending is None and not busy
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
@@ -257,6 +272,22 @@ class NotesQAApp(App[int]):
         self.status.say(f"Ready: {self.searcher.size} chunks")
         if self.question.strip():
             self._search_now(self.question)
+        if self.watch_notes and self._watching is None:
+            self._watching = start_watching(self)
+
+    @on(NotesChanged)
+    def _when_notes_changed(self, event: NotesChanged) -> None:
+        self.results.mark_stale(event.changes)
+        self.status.say(f"{event.changes.describe()}: refreshing the index…", busy=True)
+
+    @on(IndexRefreshed)
+    def _when_index_refreshed(self, event: IndexRefreshed) -> None:
+        self.searcher = event.opened.searcher
+        for note in (*event.opened.notes, *(event.opened.built.warnings if event.opened.built else ())):
+            self.tell(note, severity="warning", timeout=8)
+        self.status.say(f"Index refreshed ({event.changes.describe()}): {self.searcher.size} chunks")
+        if self.question.strip():
+            self._search_now(self.question)
 
     @on(EngineFailed)
     def _when_engine_failed(self, event: EngineFailed) -> None:
@@ -284,6 +315,7 @@ class NotesQAApp(App[int]):
     def _when_question_edited(self, event: QuestionEdited) -> None:
         self.question = event.question
         self._cancel_pending()
+        self.screen_stack[0].query_one(FilterChips).show(parse_query(event.question).chips())
         if not event.question.strip():
             self._serial += 1  # drop answers still on their way
             self.results.clear()
@@ -317,12 +349,17 @@ class NotesQAApp(App[int]):
         if self.searcher is None:
             return
         self._serial += 1
-        self._search(self.searcher, self._serial, question, self.mode)
+        parsed = parse_query(question)  # path:GLOB and in:TEXT words filter; the rest is the question
+        if not parsed.text and parsed.filters:
+            self.results.clear()
+            self.status.say("Type a question to search inside " + " ".join(parsed.chips()))
+            return
+        self._search(self.searcher, self._serial, parsed.text or question, self.mode, parsed.filters)
 
     @work(thread=True, exclusive=True, group="search")
-    def _search(self, searcher: Searcher, serial: int, question: str, mode: str) -> None:
+    def _search(self, searcher: Searcher, serial: int, question: str, mode: str, filters: SearchFilter) -> None:
         try:
-            result = searcher.search(question, k=self.k, mode=mode)
+            result = searcher.search(question, k=self.k, mode=mode, filters=filters)
         except NotesQAError as exc:
             self.post_message(SearchFailed(serial, str(exc)))
         except Exception as exc:  # the app must not die: report and keep running
@@ -376,7 +413,7 @@ class NotesQAApp(App[int]):
     def action_open_editor(self) -> None:
         hit = self.selected_hit
         if hit is not None:
-            open_in_editor(self, Path(self.engine.settings.corpus_dir, hit.chunk.path).resolve(), answer_location(hit))
+            open_hit(self, hit)
 
     # -- the rest -----------------------------------------------------------
 
@@ -392,13 +429,14 @@ class NotesQAApp(App[int]):
 
 
 def create_app(engine: Engine, *, k: int = 10, debounce: float = 0.25, question: str = "", mode: str | None = None,
-               state: StateFile | None = None) -> NotesQAApp:
+               state: StateFile | None = None, watch: bool = False) -> NotesQAApp:
     """The one way to build the app: hand it an engine (the real one, or a test's).
 
     ``question`` is asked once the index is ready; ``mode`` overrides the remembered
     one; ``state`` keeps history, mode and theme between runs (None: nothing kept).
+    With ``watch``, the app refreshes the index by itself when the notes change (``notes-qa tui`` does).
     """
-    return NotesQAApp(engine, k=k, debounce=debounce, question=question, mode=mode, state=state)
+    return NotesQAApp(engine, k=k, debounce=debounce, question=question, mode=mode, state=state, watch=watch)
 
 
 def _has_terminal() -> bool:

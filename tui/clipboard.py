@@ -26,5 +26,6 @@ def without_controls(text: str) -> str:
 
 def copied_text(hit: Hit) -> str:
     """``path:line`` (the answer line), a newline, then the snippet."""
-    line = hit.answer_line or hit.snippet.start_line
-    return without_controls(f"{hit.chunk.path}:{line}\n{hit.snippet.text}")
+    from indexer.snippets import answer_location
+
+    return without_controls(f"{hit.chunk.path}:{answer_location(hit)}\n{hit.snippet.text}")

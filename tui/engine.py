@@ -8,14 +8,16 @@ paints before any of it loads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from indexer.embedder import Embedder
     from indexer.model_files import ModelInfo
+    from indexer.search import Searcher
     from indexer.service import OpenedSearcher
     from indexer.settings import Settings
+    from indexer.watch import NoteChanges, StopFlag
 
 #: progress(stage, done, total), called from the worker thread.
 Progress = Callable[[str, int, int], None]
@@ -32,6 +34,14 @@ class Engine(Protocol):
     def open(self, progress: Progress) -> OpenedSearcher: ...
 
     def rebuild(self, progress: Progress) -> OpenedSearcher: ...
+
+    def watch(self, stop: StopFlag) -> Iterator[NoteChanges]:
+        """Each batch of changed notes (``indexer.watch.watch_notes``), until ``stop`` is set."""
+        ...
+
+    def refresh(self, current: Searcher | None) -> OpenedSearcher:
+        """Refresh the index incrementally after a change, then load it (reusing ``current``'s encoder)."""
+        ...
 
 
 class IndexEngine:
@@ -98,6 +108,21 @@ class IndexEngine:
         opened = open_searcher(self._settings, embedder=self.embedder, auto_build=False)
         return OpenedSearcher(opened.searcher, report, notes + opened.notes)
 
+    def watch(self, stop: StopFlag) -> Iterator[NoteChanges]:
+        from indexer.watch import watch_notes
+
+        return watch_notes(self._settings, stop)
+
+    def refresh(self, current: Searcher | None) -> OpenedSearcher:
+        """An incremental build and a reload that keep the loaded encoder: no model load per refresh."""
+        from indexer.build import build_index
+        from indexer.service import OpenedSearcher, open_searcher
+
+        embedder = self.embedder or (current.embedder if current is not None else None)
+        report = build_index(self._settings, embedder=embedder, token_counter=self.token_counter, model=self.model,
+                             wait_seconds=600)
+        opened = open_searcher(self._settings, embedder=embedder, auto_build=False)
+        return OpenedSearcher(opened.searcher, report, opened.notes)
 
 def needs_model_export(settings: Settings) -> bool:
     """A first run: no index yet, and no exported encoder in the cache (the build makes one, ~30 s)."""

@@ -10,6 +10,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from indexer.models import Hit, SearchResult
     from indexer.service import OpenedSearcher
+    from indexer.watch import NoteChanges
 
 
 @dataclass
@@ -68,3 +69,18 @@ class SearchDone(Message):
 class SearchFailed(Message):
     serial: int
     error: str
+
+
+@dataclass
+class NotesChanged(Message):
+    """The watcher saw notes change; the index is being refreshed."""
+
+    changes: NoteChanges
+
+
+@dataclass
+class IndexRefreshed(Message):
+    """The index was refreshed after ``changes`` (``opened.built`` is the build)."""
+
+    opened: OpenedSearcher
+    changes: NoteChanges

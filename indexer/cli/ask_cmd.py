@@ -9,14 +9,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from ..models import SearchFilter
 from ..safe_text import safe_text
 from ..search import check_query
 from .batch import open_batch, questions
-from .common import open_index, settings_from_args
+from .common import open_index, settings_from_args, warn
 from .output import dumps, format_result, result_to_json
 
 if TYPE_CHECKING:
     from ..search import Searcher
+
+
+def _filters(args: argparse.Namespace) -> SearchFilter:
+    """``--path`` globs and ``--heading`` texts (blank ones are a usage error)."""
+    for flag, values in (("--path", args.path), ("--heading", args.heading)):
+        if any(not v.strip() for v in values):
+            raise UsageError(f"{flag} needs a value, e.g. {flag} {'cache*' if flag == '--path' else 'DynamoDB'}")
+    return SearchFilter(paths=tuple(v.strip() for v in args.path), headings=tuple(v.strip() for v in args.heading))
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -27,16 +36,17 @@ def run_ask(args: argparse.Namespace) -> int:
     # Fail fast, before any index work: a bad question, or a batch source that cannot be read, is reported at once.
     if args.question is not None:
         check_query(args.question, args.k, args.mode)
+    filters = _filters(args)
     if args.batch is None:
-        searcher, corpus_dir, color = _open(args)
-        result = searcher.search(args.question, k=args.k, mode=args.mode)
+        searcher, corpus_dir, color = _open(args, filters)
+        result = searcher.search(args.question, k=args.k, mode=args.mode, filters=filters)
         print(dumps(result_to_json(result, corpus_dir)) if args.json else format_result(result, corpus_dir, color=color))
         return 0
     with open_batch(args.batch) as batch:
-        searcher, corpus_dir, color = _open(args)
+        searcher, corpus_dir, color = _open(args, filters)
         # Streamed: each answer is printed (and flushed) before the next line is read.
         for question in questions(batch, "stdin" if args.batch == "-" else args.batch, args.k, args.mode):
-            result = searcher.search(question, k=args.k, mode=args.mode)
+            result = searcher.search(question, k=args.k, mode=args.mode, filters=filters)
             if args.json:
                 print(dumps(result_to_json(result, corpus_dir, question=question)), flush=True)
             else:
@@ -45,9 +55,12 @@ def run_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace) -> tuple[Searcher, Path, bool]:
+def _open(args: argparse.Namespace, filters: SearchFilter) -> tuple[Searcher, Path, bool]:
     """The searcher (building the index when needed), the notes folder, and whether to color."""
     settings = settings_from_args(args)
     searcher = open_index(settings, auto_build=not args.no_build).searcher
+    allowed = searcher.allowed(filters)
+    if allowed is not None and not allowed.any():
+        warn("no section of the notes matches --path/--heading, so there are no results")
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     return searcher, settings.corpus_dir, color

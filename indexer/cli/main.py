@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_ask.add_argument("--json", action="store_true", help="print JSON")
     p_ask.add_argument("--batch", metavar="FILE", help="questions from FILE (or - for stdin): lines or JSONL")
     p_ask.add_argument("--no-build", action="store_true", help="never build or refresh the index")
+    p_ask.add_argument("--path", action="append", default=[], metavar="GLOB",
+                       help="only notes whose path (or file name, or folder) matches GLOB, e.g. 'cache*' (repeatable)")
+    p_ask.add_argument("--heading", action="append", default=[], metavar="TEXT",
+                       help="only sections with TEXT in any heading of their path, any case (repeatable)")
     _paths(p_ask)
 
     p_eval = sub.add_parser("eval", help="score retrieval on a question set", description="Evaluate retrieval.")
@@ -99,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_mcp = sub.add_parser("mcp", help="serve the notes to AI assistants (MCP, stdio)", description="MCP server on stdio.")
     _paths(p_mcp)
+    p_watch = sub.add_parser("watch", help="keep the index fresh while the notes change",
+                             description="Watch the notes and refresh the index after each change, until Ctrl+C.")
+    _paths(p_watch)
+    p_watch.add_argument("--json", action="store_true", help="print one JSON object per event")
+    p_watch.add_argument("--quiet-ms", type=_positive_int, default=300, metavar="MS",
+                         help="refresh once the notes were quiet this long (default 300)")
 
     p_tui = sub.add_parser("tui", help="open the terminal app (the default)", description="Open the terminal app.")
     p_tui.add_argument("question", nargs="?", help="a question, asked as soon as the index is ready")
@@ -135,6 +145,10 @@ def main(argv: Sequence[str] | None = None, interrupts: Interrupts | None = None
             from .mcp_cmd import run_mcp
 
             return run_mcp(args)
+        if args.command == "watch":
+            from .watch_cmd import run_watch
+
+            return run_watch(args)
         from .tui_cmd import run_tui
 
         return run_tui(args)

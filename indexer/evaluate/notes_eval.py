@@ -61,15 +61,19 @@ def _scores(outcomes: Sequence[QuestionOutcome], relevant_counts: dict[str, int]
 
 
 def relevant_chunk_counts(searcher: Searcher, questions: Sequence[Question]) -> dict[str, int]:
-    folded = [fold(c.text) for c in searcher.index.chunks]
-    return {q.id: sum(1 for text in folded if any(e in text for e in q.folded_evidence())) for q in questions}
+    chunks = searcher.index.chunks
+    folded = [fold(c.text) for c in chunks]
+    return {
+        q.id: sum(1 for c, text in zip(chunks, folded) if q.filters.allows(c) and any(e in text for e in q.folded_evidence()))
+        for q in questions
+    }
 
 
 def evaluate_mode(searcher: Searcher, questions: Sequence[Question], mode: str, k: int = 10) -> list[QuestionOutcome]:
     outcomes = []
     for question in questions:
         started = time.perf_counter()
-        result = searcher.search(question.question, k=k, mode=mode)
+        result = searcher.search(question.question, k=k, mode=mode, filters=question.filters)
         seconds = time.perf_counter() - started
         chunk_rank = next((h.rank for h in result.hits if question.answered_by(h.chunk.text)), None)
         snippet_rank = next((h.rank for h in result.hits if question.answered_by(h.snippet.text)), None)

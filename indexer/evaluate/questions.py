@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EvalError, os_reason
+from ..models import SearchFilter
 from ..safe_read import read_text
 from .jsonl import json_object
 
@@ -28,6 +29,8 @@ class Question:
     heading: str | None = None
     #: "none": the notes do not answer it (an off-topic question; no evidence needed).
     expect: str | None = None
+    #: From the optional "filter_path" / "filter_heading" fields: the search is asked with this filter.
+    filters: SearchFilter = SearchFilter()
 
     def folded_evidence(self) -> tuple[str, ...]:
         return tuple(fold(e) for e in self.evidence)
@@ -76,7 +79,20 @@ def load_questions(path: Path) -> list[Question]:
             if value is not None and not isinstance(value, str):
                 raise EvalError(f'{path} line {number}: "{key}" must be a string')
             optional[key] = value
-        questions.append(Question(str(qid), question, tuple(evidence), expect=expect, **optional))
+        filters = SearchFilter(paths=_strings(record, "filter_path", path, number),
+                               headings=_strings(record, "filter_heading", path, number))
+        questions.append(Question(str(qid), question, tuple(evidence), expect=expect, **optional, filters=filters))
     if not questions:
         raise EvalError(f"{path} holds no questions")
     return questions
+
+
+def _strings(record: dict[str, object], key: str, path: Path, number: int) -> tuple[str, ...]:
+    """An optional field holding one non-empty string or a list of them."""
+    value = record.get(key)
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) and v.strip() for v in values):
+        raise EvalError(f'{path} line {number}: "{key}" must be a non-empty string or a list of them')
+    return tuple(v.strip() for v in values)

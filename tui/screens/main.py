@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from ..messages import HitHighlighted
+from ..widgets.chips import FilterChips
 from ..widgets.preview import PreviewPane
 from ..widgets.question import QuestionBox
 from ..widgets.results import ResultsList
@@ -32,6 +33,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield QuestionBox(id="question")
+        yield FilterChips(id="chips")
         yield StatusBar(id="status")
         with Container(id="panes"):
             yield ResultsList(id="results")

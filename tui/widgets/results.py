@@ -15,6 +15,7 @@ from .compact import COMPACT_BELOW_ROWS, compact_row
 
 if TYPE_CHECKING:
     from indexer.models import Hit, SearchResult
+    from indexer.watch import NoteChanges
 
 
 class ResultsList(OptionList):
@@ -77,6 +78,16 @@ class ResultsList(OptionList):
         self.clear_options()
         self.border_subtitle = ""
         self.post_message(HitHighlighted(None))
+
+    def mark_stale(self, changes: NoteChanges) -> None:
+        """Mark the hits from notes in ``changes`` as stale until the question is asked again."""
+        from ..visuals import Hanging
+        from ..watcher import stale_prompt
+
+        for hit in self.hits:
+            prompt = self.get_option(str(hit.rank)).prompt
+            if changes.touches(hit.chunk.path) and isinstance(prompt, Hanging):
+                self.replace_option_prompt(str(hit.rank), stale_prompt(prompt, hit.chunk.path, changes))
 
     @property
     def selected_hit(self) -> Hit | None:
