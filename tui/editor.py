@@ -139,5 +139,5 @@ def open_in_editor(app: NotesQAApp, path: Path, line: int) -> None:
         app.tell(note, title="Editor", timeout=10)
     if code != 0:
         app.tell(f"{argv[0]} exited with status {code}", severity="warning")
-    if _mtime(path) != before:
+    if _mtime(path) != before and not app.watch_notes:  # a watching app refreshes by itself
         app.tell("The note changed: press r to refresh the index.", timeout=6)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("Enter", "search (results also follow your typing)"),
+    ("path:GLOB in:TEXT", "words in the question narrow the search to notes / sections"),
     ("↑ ↓ (box)", "earlier / later questions"),
     ("Esc", "from the box to the results"),
     ("↑ ↓  j k", "move in the results or scroll the preview"),
