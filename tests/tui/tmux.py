@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -58,7 +60,20 @@ class TmuxScreen:
             time.sleep(poll)
 
     def close(self) -> None:
+        """End the session and everything that runs in it.
+
+        Killing the tmux server hangs up the pane, but a program that ignores the hang-up (a
+        launcher without ``notes-qa tui``'s SIGHUP handling) would live on: the pane's whole
+        process group is killed too.
+        """
+        try:
+            pane = int(self._tmux("display", "-p", "-t", self.target, "#{pane_pid}").strip())
+        except (RuntimeError, ValueError, subprocess.TimeoutExpired):
+            pane = 0
         subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True, timeout=30)
+        if pane > 0:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pane, signal.SIGKILL)
 
 
 def result_rows(text: str) -> dict[int, str]:
