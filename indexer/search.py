@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .confidence import judge_hits
 from .errors import UsageError
+from .fusion import FusionParams, fuse
 from .models import Hit, SearchFilter, SearchResult
 from .snippets import SnippetParams, answer_snippet, query_stems
 
@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
 MODES = ("hybrid", "dense", "keyword")
 MAX_QUERY_CHARS = 4000
-
-
-@dataclass(frozen=True)
-class FusionParams:
-    """How dense and keyword rankings are combined (tuned with ``notes-qa eval``)."""
-
-    method: str = "convex"  # "convex" (weighted normalized scores) or "rrf"
-    dense_weight: float = 0.6
-    #: Dense score of a chunk = (1 - line_weight) * chunk cosine + line_weight * best line cosine.
-    line_weight: float = 0.7
-    rrf_k: int = 60
-    candidates: int = 100
 
 
 def check_query(query: str, k: int, mode: str) -> str:
@@ -120,32 +108,7 @@ class Searcher:
             return dense, dense, keyword
         if mode == "keyword":
             return keyword, dense, keyword
-        pool = self.fusion.candidates
-        top_d = np.argsort(-dense, kind="stable")[:pool]
-        top_d = top_d[np.isfinite(dense[top_d])]
-        top_k = np.argsort(-keyword, kind="stable")[:pool]
-        top_k = top_k[keyword[top_k] > 0]
-        candidates = np.union1d(top_d, top_k)
-        fused = np.full(n, -np.inf, dtype=np.float32)
-        if self.fusion.method == "rrf":
-            rank_d = {int(c): r for r, c in enumerate(top_d)}
-            rank_k = {int(c): r for r, c in enumerate(top_k)}
-            for c in candidates:
-                score = 0.0
-                if int(c) in rank_d:
-                    score += 1.0 / (self.fusion.rrf_k + rank_d[int(c)] + 1)
-                if int(c) in rank_k:
-                    score += 1.0 / (self.fusion.rrf_k + rank_k[int(c)] + 1)
-                fused[c] = score
-        else:
-            d = dense[candidates]
-            spread = float(d.max() - d.min()) if len(d) else 0.0
-            d_norm = (d - d.min()) / spread if spread > 0 else np.ones_like(d)
-            k_max = float(keyword[candidates].max()) if len(candidates) else 0.0
-            k_norm = keyword[candidates] / k_max if k_max > 0 else np.zeros_like(d)
-            w = self.fusion.dense_weight
-            fused[candidates] = w * d_norm + (1 - w) * k_norm
-        return fused, dense, keyword
+        return fuse(dense, keyword, self.fusion), dense, keyword
 
     def search(
         self, query: str, k: int = 5, mode: str = "hybrid", filters: SearchFilter | None = None

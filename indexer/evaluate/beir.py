@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EvalError, IndexFileError, IndexWriteError, os_reason
+from ..fusion import FusionParams, fuse
 from ..index_files import sha256_file
 from ..safe_read import open_binary, read_bytes
 from .jsonl import json_object
@@ -243,17 +244,11 @@ def _build_cache(
         raise
 
 
-@dataclass(frozen=True)
-class BeirFusion:
-    method: str = "convex"
-    dense_weight: float = 0.5
-    candidates: int = 100
-    rrf_k: int = 60
-
-
 def rank_beir(
-    data: BeirData, index: BeirIndex, embedder: Embedder, mode: str, fusion: BeirFusion = BeirFusion(), depth: int = 100
+    data: BeirData, index: BeirIndex, embedder: Embedder, mode: str, fusion: FusionParams = FusionParams(), depth: int = 100
 ) -> tuple[dict[str, list[str]], list[float]]:
+    """The top ``depth`` documents of each judged query, ranked as ``notes-qa ask`` ranks chunks
+    (same :func:`~indexer.fusion.fuse`), and each query's latency in ms."""
     import numpy as np
 
     qids = sorted(data.qrels)
@@ -279,33 +274,6 @@ def rank_beir(
         runs[qid] = [data.doc_ids[i] for i in top]
         latencies.append((time.perf_counter() - t0 + (embed_seconds if qvecs is not None else 0)) * 1000)
     return runs, latencies
-
-
-def fuse(dense: np.ndarray, keyword: np.ndarray, fusion: BeirFusion) -> np.ndarray:
-    import numpy as np
-
-    pool = fusion.candidates
-    kth = min(pool, len(dense) - 1)  # a dataset smaller than the pool: take every document
-    top_d = np.argpartition(-dense, kth)[:pool]
-    top_k = np.argpartition(-keyword, kth)[:pool]
-    candidates = np.union1d(top_d, top_k)
-    fused = np.full(len(dense), -np.inf, dtype=np.float32)
-    if fusion.method == "rrf":
-        rank_d = np.argsort(np.argsort(-dense[top_d]))
-        rank_k = np.argsort(np.argsort(-keyword[top_k]))
-        score: dict[int, float] = {}
-        for doc, rank in zip(top_d, rank_d):
-            score[int(doc)] = score.get(int(doc), 0.0) + 1.0 / (fusion.rrf_k + rank + 1)
-        for doc, rank in zip(top_k, rank_k):
-            score[int(doc)] = score.get(int(doc), 0.0) + 1.0 / (fusion.rrf_k + rank + 1)
-        for doc, value in score.items():
-            fused[doc] = value
-        return fused
-    d, k = dense[candidates], keyword[candidates]
-    d_norm = (d - d.min()) / (d.max() - d.min()) if d.max() > d.min() else np.ones_like(d)
-    k_norm = (k - k.min()) / (k.max() - k.min()) if k.max() > k.min() else np.zeros_like(k)
-    fused[candidates] = fusion.dense_weight * d_norm + (1 - fusion.dense_weight) * k_norm
-    return fused
 
 
 def score_runs(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:

@@ -2,7 +2,9 @@
 
 A hit is relevant when its text (chunk level) or its snippet (snippet level)
 contains one of the question's evidence strings, compared after folding case,
-white space and table pipes, so the set survives any re-chunking.
+white space and table pipes, so the set survives any re-chunking; or, for a
+question with ``accept_headings``, when its section (the last element of its
+heading path) is one of them, at both levels.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class QuestionOutcome:
     snippet_rank: int | None
     seconds: float
     top: tuple[str, ...]  # "path:line" of the hits
+    #: 1-based ranks of every relevant hit (nDCG counts them all)
+    chunk_ranks: tuple[int, ...] = ()
+    snippet_ranks: tuple[int, ...] = ()
     match: str | None = None  # the search's confidence flag: good, weak or none
 
 
@@ -43,15 +48,15 @@ class ModeReport:
 
 def _scores(outcomes: Sequence[QuestionOutcome], relevant_counts: dict[str, int], k: int) -> dict[str, dict[str, float]]:
     result: dict[str, dict[str, float]] = {}
+    ranking = [f"r{i}" for i in range(1, k + 1)]
     for level in LEVELS:
         values: dict[str, list[float]] = {}
         for outcome in outcomes:
-            rank = outcome.chunk_rank if level == "chunk" else outcome.snippet_rank
-            ranking = [f"r{i}" for i in range(1, k + 1)]
-            qrels = {f"r{rank}": 1} if rank is not None else {}
-            # nDCG's ideal list holds every relevant chunk of the index (at most k).
-            extra = max(0, min(relevant_counts.get(outcome.id, 1), k) - 1)
-            qrels_ideal = dict(qrels, **{f"missing{j}": 1 for j in range(extra)})
+            ranks = outcome.chunk_ranks if level == "chunk" else outcome.snippet_ranks
+            qrels = {f"r{rank}": 1 for rank in ranks}
+            # nDCG's ideal list holds every relevant chunk of the index, found or not.
+            missing = max(0, relevant_counts.get(outcome.id, 1) - len(ranks))
+            qrels_ideal = dict(qrels, **{f"missing{j}": 1 for j in range(missing)})
             for cut in CUTS:
                 values.setdefault(f"hit@{cut}", []).append(hit_at(ranking, qrels, cut))
             values.setdefault("mrr@10", []).append(mrr_at(ranking, qrels, 10))
@@ -61,10 +66,14 @@ def _scores(outcomes: Sequence[QuestionOutcome], relevant_counts: dict[str, int]
 
 
 def relevant_chunk_counts(searcher: Searcher, questions: Sequence[Question]) -> dict[str, int]:
-    chunks = searcher.index.chunks
-    folded = [fold(c.text) for c in chunks]
+    """How many chunks of the index answer each question (the size of nDCG's ideal list), inside its filter."""
+    folded = [fold(c.text) for c in searcher.index.chunks]
     return {
-        q.id: sum(1 for c, text in zip(chunks, folded) if q.filters.allows(c) and any(e in text for e in q.folded_evidence()))
+        q.id: sum(
+            1
+            for chunk, text in zip(searcher.index.chunks, folded)
+            if q.filters.allows(chunk) and (q.in_section(chunk) or any(e in text for e in q.folded_evidence()))
+        )
         for q in questions
     }
 
@@ -75,12 +84,23 @@ def evaluate_mode(searcher: Searcher, questions: Sequence[Question], mode: str, 
         started = time.perf_counter()
         result = searcher.search(question.question, k=k, mode=mode, filters=question.filters)
         seconds = time.perf_counter() - started
-        chunk_rank = next((h.rank for h in result.hits if question.answered_by(h.chunk.text)), None)
-        snippet_rank = next((h.rank for h in result.hits if question.answered_by(h.snippet.text)), None)
+        chunk_ranks = tuple(h.rank for h in result.hits if question.relevant(h.chunk, h.chunk.text))
+        snippet_ranks = tuple(h.rank for h in result.hits if question.relevant(h.chunk, h.snippet.text))
         top = tuple(f"{h.chunk.path}:{h.snippet.start_line}" for h in result.hits)
         outcomes.append(
-            QuestionOutcome(question.id, question.question, question.style, mode, chunk_rank, snippet_rank, seconds, top,
-                            match=result.match)
+            QuestionOutcome(
+                question.id,
+                question.question,
+                question.style,
+                mode,
+                chunk_ranks[0] if chunk_ranks else None,
+                snippet_ranks[0] if snippet_ranks else None,
+                seconds,
+                top,
+                chunk_ranks,
+                snippet_ranks,
+                match=result.match,
+            )
         )
     return outcomes
 
@@ -102,8 +122,11 @@ def summarize(
 def missing_evidence(searcher: Searcher, questions: Sequence[Question]) -> list[str]:
     """Warnings for questions whose evidence occurs in no chunk of the index."""
     counts = relevant_chunk_counts(searcher, questions)
-    return [f"question {q.id}: no evidence string occurs in the notes" for q in questions
-            if counts[q.id] == 0 and q.expect != "none"]
+    return [
+        f"question {q.id}: {'no evidence string occurs in' if q.evidence else 'no accepted heading is a section of'} the notes"
+        for q in questions
+        if counts[q.id] == 0 and q.expect != "none"
+    ]
 
 
 def outcome_to_json(outcome: QuestionOutcome) -> dict[str, Any]:
