@@ -35,19 +35,40 @@ def os_reason(exc: BaseException) -> str:
     return first_line(exc)
 
 
+#: The usual fix for a damaged, foreign or outdated index.
+REBUILD = "rebuild with: notes-qa index --full"
+
+
 class NotesQAError(Exception):
-    """A problem with the user's input or files, stated in one sentence with the fix."""
+    """A problem with the user's input or files: one sentence saying what is wrong, and the fix.
+
+    ``message`` says what is wrong (no advice glued on); ``fix`` says what to do about
+    it ("rebuild with: notes-qa index --full"), or is ``None``. The edges print the fix
+    on a line of its own (CLI), beside the message (TUI, MCP: ``with_fix``).
+    """
 
     exit_code: int = 1
 
-    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+    def __init__(self, message: str, *, fix: str | None = None, exit_code: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.fix = fix
         if exit_code is not None:
             self.exit_code = exit_code
 
     def __str__(self) -> str:
         return self.message
+
+    def with_fix(self) -> str:
+        """Message and fix on one line, for places that show one line (a tool error, a status bar)."""
+        return f"{self.message}; {self.fix}" if self.fix else self.message
+
+    def lines(self, prog: str = "notes-qa") -> list[str]:
+        """What the command line prints on stderr: the error, then the fix on its own line."""
+        out = [f"{prog}: error: {self.message}"]
+        if self.fix:
+            out.append(f"{prog}: {self.fix}")
+        return out
 
 
 class UsageError(NotesQAError):

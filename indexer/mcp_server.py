@@ -50,7 +50,7 @@ def _tool_call(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except NotesQAError as exc:
-        raise ToolError(one_line(exc)) from exc
+        raise ToolError(one_line(exc.with_fix())) from exc
 
 
 class NotesMCPServer(MCPServer[Any]):

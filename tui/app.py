@@ -231,7 +231,7 @@ class NotesQAApp(App[int]):
         try:
             opened = self.engine.rebuild(self._progress) if rebuild else self.engine.open(self._progress)
         except NotesQAError as exc:
-            self.post_message(EngineFailed(str(exc), rebuild))
+            self.post_message(EngineFailed(exc.with_fix(), rebuild))
         except Exception as exc:  # the app must not die: report and keep running
             self.log.error(repr(exc))
             self.post_message(EngineFailed(_unexpected(exc), rebuild))
@@ -361,7 +361,7 @@ class NotesQAApp(App[int]):
         try:
             result = searcher.search(question, k=self.k, mode=mode, filters=filters)
         except NotesQAError as exc:
-            self.post_message(SearchFailed(serial, str(exc)))
+            self.post_message(SearchFailed(serial, exc.with_fix()))
         except Exception as exc:  # the app must not die: report and keep running
             self.log.error(repr(exc))
             self.post_message(SearchFailed(serial, _unexpected(exc)))

@@ -127,7 +127,7 @@ def open_in_editor(app: NotesQAApp, path: Path, line: int) -> None:
     try:
         argv, note = resolve_command(path, line)
     except NotesQAError as exc:
-        app.tell(str(exc), title=title, severity="error", timeout=10)
+        app.tell(exc.with_fix(), title=title, severity="error", timeout=10)
         return
     before = _mtime(path)
     try:

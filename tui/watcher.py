@@ -58,7 +58,7 @@ def _watch(app: NotesQAApp, stop: WatchStop) -> None:
             try:
                 opened = app.engine.refresh(app.searcher)
             except NotesQAError as exc:  # say so and keep watching: the next save may fix it
-                app.post_message(EngineFailed(str(exc), True))
+                app.post_message(EngineFailed(exc.with_fix(), True))
                 continue
             except Exception as exc:
                 app.post_message(EngineFailed(f"unexpected error: {type(exc).__name__}: {exc}; please report it", True))

@@ -51,7 +51,8 @@ def _exit_code(exc: BaseException, interrupts: Interrupts) -> int:
         stdio.discard()
         return 0
     if isinstance(exc, NotesQAError):  # stdout closed at start, or full at the last flush
-        _say(f"notes-qa: error: {exc}")
+        for line in exc.lines():
+            _say(line)
         return exc.exit_code
     raise exc
 

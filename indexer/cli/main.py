@@ -161,6 +161,8 @@ def main(argv: Sequence[str] | None = None, interrupts: Interrupts | None = None
             return EXIT_INTERRUPTED
         if isinstance(exc, NotesQAError):
             print(f"notes-qa: error: {_one_line(exc)}", file=sys.stderr)
+            if exc.fix:  # the fix on a line of its own
+                print(f"notes-qa: {_one_line(exc.fix)}", file=sys.stderr)
             return exc.exit_code
         if isinstance(exc, BrokenPipeError):
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -92,7 +92,7 @@ def run_watch(args: argparse.Namespace) -> int:
             try:
                 report = builder.build()
             except NotesQAError as exc:  # say it, and keep watching: the next save may fix it
-                _say(args, {"event": "error", "message": str(exc), "paths": list(changes.paths)}, str(exc), error=True)
+                _say(args, {"event": "error", "message": str(exc), "fix": exc.fix, "paths": list(changes.paths)}, exc.with_fix(), error=True)
                 continue
             for message in report.warnings:
                 warn(message)
