@@ -16,15 +16,15 @@ it. Nothing is unpickled and nothing in the folder is executed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import IndexFileError, os_reason
+from .fileio import sha256_file
 from .models import Chunk
-from .safe_read import open_binary, open_text, read_text
+from .safe_read import open_text, read_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,13 +51,6 @@ def problem(exc: Exception) -> str:
 MAX_JSON_BYTES = 1 << 30
 
 
-def sha256_file(path: Path) -> str:
-    """The sha256 of a regular file (``SpecialFileError``, an ``OSError``, for a FIFO or device)."""
-    digest = hashlib.sha256()
-    with open_binary(path) as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def current_build(index_root: Path) -> Path | None:

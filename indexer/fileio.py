@@ -1,0 +1,83 @@
+"""Small file operations every module shares: atomic replace, folder fsync, sha256.
+
+A build writes its index files through :class:`indexer.disk.Disk` (which makes
+faults injectable); everything else that writes one file in place (the encoder
+cache, the ONNX export, a saved vector index, the TUI's state) uses
+:func:`atomic_path` or :func:`atomic_write`, so a crash leaves either the old
+file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .safe_read import open_binary
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_path(target: Path, *, durable: bool = False) -> Iterator[Path]:
+    """A temporary path beside ``target``; when the block ends without error it replaces ``target``.
+
+    For writers that want a file name (FAISS, onnx, torch). The temporary file is
+    made with an ordinary file's mode (0666 less the umask), never follows a link
+    and is removed when the block fails. ``durable`` flushes the file and its folder
+    to disk before and after the rename.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666 & ~_umask())
+    os.close(fd)
+    try:
+        yield tmp
+        if durable:
+            fsync_path(tmp)
+        os.replace(tmp, target)
+        if durable:
+            fsync_path(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write(target: Path, data: bytes, *, durable: bool = False) -> None:
+    """Replace ``target`` with ``data`` in one step (see :func:`atomic_path`)."""
+    with atomic_path(target, durable=durable) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+
+
+def atomic_write_text(target: Path, text: str, *, durable: bool = False) -> None:
+    atomic_write(target, text.encode("utf-8"), durable=durable)
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file, or a folder's entries, to disk."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a regular file (``SpecialFileError``, an ``OSError``, for a FIFO or device)."""
+    digest = hashlib.sha256()
+    with open_binary(path) as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
