@@ -13,13 +13,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
 	# Bytecode up front: some shells set PYTHONDONTWRITEBYTECODE, which would recompile every start.
-	$(PY) -m compileall -q indexer tui > /dev/null
+	$(PY) -m compileall -q indexer tui notes_qa_cli > /dev/null
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/notes-qa tui
 
-# What CI runs (.ci/run): lint and types first (seconds), then every test, the real model included.
+# What CI runs (.ci/run): lint, types and import contracts first (seconds), then every test, the real model included.
 test: lint
 	$(PY) -m pytest -q
 
@@ -27,9 +27,11 @@ test: lint
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not model and not slow"
 
+# Style, types, then the architecture contracts of pyproject.toml (cli -> tui -> indexer).
 lint: $(STAMP)
-	$(PY) -m ruff check indexer tui tests benchmarks scripts eval
+	$(PY) -m ruff check indexer tui notes_qa_cli tests benchmarks scripts eval
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_query.py
@@ -39,4 +41,4 @@ snapshots: $(STAMP)
 	$(PY) -m pytest tests/tui --snapshot-update -q
 
 clean:
-	rm -rf $(VENV) index/current index/build-* index/tmp-* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) index/current index/build-* index/tmp-* .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

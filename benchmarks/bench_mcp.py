@@ -83,7 +83,7 @@ async def run(args: argparse.Namespace, env: dict[str, str], questions: list[str
     # of the last slow down the start of the next MCP block a little (if anything, against the server).
     searchers = {"in_process_no_spin_search_ms": open_searcher(Settings.from_env(env), auto_build=False, spin=False).searcher,
                  "in_process_search_ms": open_searcher(Settings.from_env(env), auto_build=False).searcher}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "indexer", "mcp"], env=env)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "notes_qa_cli", "mcp"], env=env)
     results: dict[str, Any] = {}
     with open(os.devnull, "w") as quiet:
         async with stdio_client(params, errlog=quiet) as (read, write), ClientSession(read, write) as session:
@@ -158,7 +158,7 @@ def main() -> int:
     shutil.copytree(ROOT / "corpus", work / "corpus")
     env = dict(os.environ, NOTES_QA_CORPUS=str(work / "corpus"), NOTES_QA_INDEX=str(work / "index"),
                NOTES_QA_CACHE=os.environ.get("NOTES_QA_CACHE") or str(work / "cache"), HF_HUB_OFFLINE="1")
-    subprocess.run([sys.executable, "-m", "indexer", "index"], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "notes_qa_cli", "index"], env=env, check=True, capture_output=True)
     questions = [q.question for q in load_questions(ROOT / "eval" / "questions.jsonl")]
     rounds = [anyio.run(run, args, env, questions) for _ in range(args.rounds)]
     results: dict[str, Any] = {"machine": machine_facts(), "calls": args.calls, "block": args.block,

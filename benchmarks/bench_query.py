@@ -75,7 +75,7 @@ def main() -> int:
     cache = os.environ.get("NOTES_QA_CACHE") or str(work / "cache")
     env = dict(os.environ, NOTES_QA_CORPUS=str(work / "corpus"), NOTES_QA_INDEX=str(work / "index"),
                NOTES_QA_CACHE=cache, HF_HUB_OFFLINE="1", NOTES_QA_ENCODER=args.encoder)
-    cli = [sys.executable, "-m", "indexer"]
+    cli = [sys.executable, "-m", "notes_qa_cli"]
     results: dict[str, object] = {"machine": machine_facts(), "index_encoder": args.encoder}
 
     first, _ = timed([*cli, "index"], env)  # exports the ONNX encoder if the cache has none

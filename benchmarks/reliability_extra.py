@@ -1,6 +1,6 @@
 """Issue 12 cases that need a patched file system or encoder (F3, F13, F15, EncoderError), in-process.
 
-Runs the real CLI (``indexer.cli.main``) with the fake model, and prints one line per case. Point
+Runs the real CLI (``notes_qa_cli.main``) with the fake model, and prints one line per case. Point
 PYTHONPATH at another checkout (and run from it) to see what older code did::
 
     PYTHONPATH=. .venv/bin/python benchmarks/reliability_extra.py
@@ -22,11 +22,11 @@ import numpy as np
 
 import indexer.build
 import indexer.lock
-from indexer.cli.main import main
 from indexer.encoder_cache import EXPORT_VERSION, _stamp, cached_onnx, encoder_dir
 from indexer.index_files import sha256_file
 from indexer.model_files import ModelInfo
 from indexer.onnx_encoder import EncoderError
+from notes_qa_cli.main import main
 from tests.conftest import SMALL_NOTES, write_notes
 from tests.fakes import FakeEmbedder
 from tests.reliability_support import fake_model_info, use_fake_model

@@ -62,14 +62,14 @@ def main() -> int:
     cache = os.environ.get("NOTES_QA_CACHE", str(Path.home() / ".cache" / "notes-qa"))
     env = {"NOTES_QA_CACHE": cache, "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color", "PATH": os.environ["PATH"],
            "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "indexer", "index", "--corpus", str(corpus), "--index", str(index)],
+    subprocess.run([sys.executable, "-m", "notes_qa_cli", "index", "--corpus", str(corpus), "--index", str(index)],
                    env={**os.environ, **env}, check=True, capture_output=True)
     editor_log = work / "editor.txt"
     editor = work / "editor.sh"
     editor.write_text(f'#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "{editor_log}"\n')
     editor.chmod(0o755)
     env["EDITOR"] = str(editor)
-    screen = TmuxScreen([sys.executable, "-m", "indexer", "tui", "--corpus", str(corpus), "--index", str(index)],
+    screen = TmuxScreen([sys.executable, "-m", "notes_qa_cli", "tui", "--corpus", str(corpus), "--index", str(index)],
                         env=env, width=160, height=40, cwd=str(work))
     captures: dict[str, str] = {}
     seconds: list[float] = []

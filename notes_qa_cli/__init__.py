@@ -1,8 +1,8 @@
 """The ``notes-qa`` command line. Run ``notes-qa --help``.
 
-``main`` is the process entry (the ``notes-qa`` script and ``python -m indexer``):
+``main`` is the process entry (the ``notes-qa`` script and ``python -m notes_qa_cli``):
 it takes over Ctrl+C before anything else happens, then runs the command
-(:func:`indexer.cli.main.main`, which tests call in-process).
+(:func:`notes_qa_cli.main.main`, which tests call in-process).
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _exit_code(exc: BaseException, interrupts: Interrupts) -> int:
-    """The exit code for what escaped the command (see ``indexer.cli.main.main`` for the rest)."""
+    """The exit code for what escaped the command (see ``notes_qa_cli.main.main`` for the rest)."""
     if interrupts.received or isinstance(exc, KeyboardInterrupt):
         interrupts.finish()
         _say(MESSAGE)
         return 130
-    from ..errors import NotesQAError
+    from indexer.errors import NotesQAError
+
     from . import stdio
 
     if isinstance(exc, SystemExit):  # --help, --version, a usage error: argparse printed and exits

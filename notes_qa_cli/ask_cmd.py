@@ -8,16 +8,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
-from ..models import SearchFilter
-from ..safe_text import safe_text
-from ..search import check_query
+from indexer.errors import UsageError
+from indexer.models import SearchFilter
+from indexer.safe_text import safe_text
+from indexer.search import check_query
+
 from .batch import open_batch, questions
 from .common import open_index, settings_from_args, warn
 from .output import dumps, format_result, result_to_json
 
 if TYPE_CHECKING:
-    from ..search import Searcher
+    from indexer.search import Searcher
 
 
 def _filters(args: argparse.Namespace) -> SearchFilter:

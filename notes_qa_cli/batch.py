@@ -18,8 +18,8 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from ..errors import UsageError
-from ..search import check_query
+from indexer.errors import UsageError
+from indexer.search import check_query
 
 #: A question is cut at 4,000 characters (``search.MAX_QUERY_CHARS``); a JSONL line may carry other
 #: fields (ids, evidence), so a line may be 16x that before it is refused.

@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ..settings import Settings
+from indexer.settings import Settings
 
 if TYPE_CHECKING:
-    from ..service import OpenedSearcher
+    from indexer.service import OpenedSearcher
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -23,7 +23,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def warn(message: str) -> None:
-    from ..safe_text import safe_text
+    from indexer.safe_text import safe_text
 
     print(f"notes-qa: warning: {safe_text(message, keep_newlines=False)}", file=sys.stderr)
 
@@ -36,10 +36,11 @@ def open_index(settings: Settings, *, auto_build: bool = True) -> OpenedSearcher
     rebuilt after the first attempt to load it fails). Without it, any problem
     is an error that says how to rebuild.
     """
-    from ..build import build_index
-    from ..errors import IndexFileError, IndexLockedError, IndexWriteError
-    from ..index_files import problem
-    from ..service import open_searcher
+    from indexer.build import build_index
+    from indexer.errors import IndexFileError, IndexLockedError, IndexWriteError
+    from indexer.index_files import problem
+    from indexer.service import open_searcher
+
     from .progress import ProgressBar
 
     bar = ProgressBar()

@@ -6,9 +6,10 @@ import argparse
 import json
 from typing import Any
 
-from ..errors import UsageError
-from ..safe_text import safe_text
-from ..search import MODES
+from indexer.errors import UsageError
+from indexer.safe_text import safe_text
+from indexer.search import MODES
+
 from .common import open_index, settings_from_args, warn
 from .progress import ProgressBar
 
@@ -24,9 +25,15 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def run_notes_eval(args: argparse.Namespace) -> int:
-    from ..evaluate.match_rates import match_rates
-    from ..evaluate.notes_eval import evaluate_mode, missing_evidence, outcome_to_json, relevant_chunk_counts, summarize
-    from ..evaluate.questions import load_questions
+    from indexer.evaluate.match_rates import match_rates
+    from indexer.evaluate.notes_eval import (
+        evaluate_mode,
+        missing_evidence,
+        outcome_to_json,
+        relevant_chunk_counts,
+        summarize,
+    )
+    from indexer.evaluate.questions import load_questions
 
     questions = load_questions(args.questions)
     if args.limit:
@@ -77,9 +84,9 @@ def run_notes_eval(args: argparse.Namespace) -> int:
 
 
 def run_beir_eval(args: argparse.Namespace) -> int:
-    from ..build import default_embedder
-    from ..evaluate.beir import beir_index, latency_summary, load_beir, rank_beir, score_runs
-    from ..model_files import resolve_model
+    from indexer.build import default_embedder
+    from indexer.evaluate.beir import beir_index, latency_summary, load_beir, rank_beir, score_runs
+    from indexer.model_files import resolve_model
 
     settings = settings_from_args(args)
     data = load_beir(args.beir, args.split)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..build import build_index
+from indexer.build import build_index
+
 from .common import settings_from_args, warn
 from .progress import ProgressBar
 

@@ -1,6 +1,6 @@
 """Ctrl+C at any moment of a ``notes-qa`` run: one line on stderr and exit 130, never a traceback.
 
-Installed by the process entry (``indexer.cli.main``) before argument parsing
+Installed by the process entry (``notes_qa_cli``) before argument parsing
 and before any heavy import. While a command runs, Ctrl+C raises
 ``KeyboardInterrupt`` as usual, so ``finally`` blocks (the build lock, a
 half-written build folder) still clean up; the handler also records that it

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .. import __version__
-from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, NotesQAError
-from ..model_files import offline_model_env
-from ..settings import ENCODERS
+from indexer import __version__
+from indexer.errors import EXIT_INTERRUPTED, EXIT_USAGE, NotesQAError
+from indexer.model_files import offline_model_env
+from indexer.settings import ENCODERS
+
 from .interrupts import MESSAGE as INTERRUPTED
 from .interrupts import Interrupts
 
@@ -24,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _one_line(message: object) -> str:
     """A message as one harmless line: control characters (from paths, notes) made visible."""
-    from ..safe_text import safe_text
+    from indexer.safe_text import safe_text
 
     return safe_text(str(message), keep_newlines=False)
 
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, interrupts: Interrupts | None = None) -> int:
     """Parse and run one command; errors become one line on stderr and an exit code.
 
-    ``interrupts`` (from the process entry, ``indexer.cli.main``) tells whether a
+    ``interrupts`` (from the process entry, ``notes_qa_cli``) tells whether a
     Ctrl+C came, even when a library turned it into another error.
     """
     command = None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import NotesQAError
+from indexer.errors import NotesQAError
+
 from .common import settings_from_args
 
 
 def run_mcp(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     try:
-        from ..mcp_server import serve
+        from indexer.mcp_server import serve
     except ImportError as exc:  # pragma: no cover - mcp is a dependency
-        raise NotesQAError(f"the MCP server needs the mcp package ({exc}); run: pip install 'mcp>=2,<3'") from exc
+        raise NotesQAError(f"the MCP server needs the mcp package ({exc})", fix="run: pip install 'mcp>=2,<3'") from exc
     return serve(settings)

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..models import Hit, SearchResult
-from ..safe_text import safe_text
-from ..snippets import answer_location, gaps_before
+from indexer.models import Hit, SearchResult
+from indexer.safe_text import safe_text
+from indexer.snippets import answer_location, gaps_before
 
 #: What the plain output says above the results when the notes do not answer well.
 MATCH_LINES = {

@@ -17,7 +17,7 @@ import io
 import os
 import sys
 
-from ..errors import NotesQAError
+from indexer.errors import NotesQAError
 
 
 class OutputError(NotesQAError):

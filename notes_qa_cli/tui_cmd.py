@@ -13,9 +13,9 @@ def run_tui(args: argparse.Namespace) -> int:
         from tui import AppOptions, run_app
         from tui.state import state_dir
     except ImportError as exc:  # pragma: no cover - the tui package ships with the project
-        from ..errors import NotesQAError
+        from indexer.errors import NotesQAError
 
-        raise NotesQAError(f"the terminal app is not installed ({exc}); run: pip install -e .") from exc
+        raise NotesQAError(f"the terminal app is not installed ({exc})", fix="run: pip install -e .") from exc
     options = AppOptions(question=getattr(args, "question", None) or "", mode=getattr(args, "mode", None),
                          k=getattr(args, "k", None) or 10, state_dir=state_dir())
     return run_app(settings, options)

@@ -9,15 +9,16 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from ..errors import EXIT_INTERRUPTED, NotesQAError
-from ..safe_text import safe_text
+from indexer.errors import EXIT_INTERRUPTED, NotesQAError
+from indexer.safe_text import safe_text
+
 from .common import settings_from_args, warn
 
 if TYPE_CHECKING:
-    from ..build import BuildReport
-    from ..embedder import Embedder
-    from ..settings import Settings
-    from ..watch import NoteChanges
+    from indexer.build import BuildReport
+    from indexer.embedder import Embedder
+    from indexer.settings import Settings
+    from indexer.watch import NoteChanges
 
 
 class _Builder:
@@ -28,10 +29,10 @@ class _Builder:
         self._embedder: Embedder | None = None
 
     def build(self) -> BuildReport:
-        from ..build import build_index, default_embedder, index_encoder
-        from ..index_files import current_build, read_manifest
-        from ..model_files import resolve_model
-        from ..tokens import HFTokenCounter
+        from indexer.build import build_index, default_embedder, index_encoder
+        from indexer.index_files import current_build, read_manifest
+        from indexer.model_files import resolve_model
+        from indexer.tokens import HFTokenCounter
 
         model = resolve_model(self.settings.model_dir)
         variant = self.settings.encoder
@@ -73,7 +74,7 @@ def _refreshed(args: argparse.Namespace, changes: NoteChanges, report: BuildRepo
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    from ..watch import watch_notes
+    from indexer.watch import watch_notes
 
     settings = settings_from_args(args)
     builder = _Builder(settings)

@@ -105,7 +105,7 @@ class Outcome:
 
 
 class FakeCLI:
-    """Runs ``indexer.cli.main.main`` in-process with the fake model; see ``use_fake_model``."""
+    """Runs ``notes_qa_cli.main.main`` in-process with the fake model; see ``use_fake_model``."""
 
     def __init__(self, monkeypatch: Any, capsys: Any, root: Path) -> None:
         self.capsys = capsys
@@ -117,7 +117,7 @@ class FakeCLI:
             monkeypatch.delenv(name, raising=False)
 
     def __call__(self, *argv: str) -> Outcome:
-        from indexer.cli.main import main
+        from notes_qa_cli.main import main
 
         self.capsys.readouterr()
         try:
@@ -186,7 +186,7 @@ def _main(argv: list[str]) -> int:
         checkpoints.install_parse_hook()
         checkpoints.install_import_hook()
         checkpoint("start")
-        from indexer.cli import main  # the process entry, as the notes-qa script runs it
+        from notes_qa_cli import main  # the process entry, as the notes-qa script runs it
 
         code = main(args.rest + cli_args)
         checkpoint("exit")

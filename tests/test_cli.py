@@ -18,7 +18,7 @@ pytestmark = pytest.mark.model
 
 def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "indexer", *args], capture_output=True, text=True, env=env, input=stdin, timeout=600
+        [sys.executable, "-m", "notes_qa_cli", *args], capture_output=True, text=True, env=env, input=stdin, timeout=600
     )
 
 
@@ -119,7 +119,7 @@ def test_a_question_never_loads_torch_or_sentence_transformers(workspace: tuple[
     assert run(["index"], env).returncode == 0  # fresh: this ask only answers (a rebuild may use more)
     probe = (
         "import json, sys\n"
-        "from indexer.cli.main import main\n"
+        "from notes_qa_cli.main import main\n"
         "try:\n"
         "    code = main(['ask', '--json', '-k', '1', 'How big can a DynamoDB item be?'])\n"
         "except SystemExit as exc:\n"

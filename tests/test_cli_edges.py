@@ -1,6 +1,6 @@
 """The edges of a ``notes-qa`` process: Ctrl+C at any phase, broken standard streams, endless input.
 
-Each case runs the real process entry (``indexer.cli.main``) in a helper process
+Each case runs the real process entry (``notes_qa_cli.main``) in a helper process
 with the fake model (``tests.reliability_support cli``); Ctrl+C is sent when the
 helper reports the phase it was told to stop at (``tests.checkpoints``).
 """
@@ -67,8 +67,8 @@ def test_the_app_without_a_terminal_is_refused(tmp_path: Path, case: str, stdin:
 @pytest.mark.parametrize(
     ("phase", "message"),
     [
-        # Loading the commands, before main() of indexer/cli/main.py exists.
-        ("import indexer.cli.main", "notes-qa: interrupted"),
+        # Loading the commands, before main() of notes_qa_cli/main.py exists.
+        ("import notes_qa_cli.main", "notes-qa: interrupted"),
         ("parse", "notes-qa: interrupted"),
         # The query model loads: onnxruntime turns this Ctrl+C into ImportError (see reliability_support).
         ("load model", "notes-qa: interrupted; the previous index is kept"),

@@ -88,7 +88,7 @@ def test_unknown_encoder_is_a_usage_error() -> None:
 )
 def test_cli_rejects_an_unknown_encoder_in_one_line(tmp_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "indexer", *args],
+        [sys.executable, "-m", "notes_qa_cli", *args],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -245,7 +245,7 @@ def test_a_server_without_notes_says_so_on_each_call_and_keeps_serving(tmp_path:
 
     env = {"NOTES_QA_CORPUS": str(tmp_path / "nowhere"), "NOTES_QA_INDEX": str(tmp_path / "index"),
            "NOTES_QA_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "indexer", "mcp"], env=env)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "notes_qa_cli", "mcp"], env=env)
     not_protocol: list[Exception] = []
 
     async def on_message(message: Any) -> None:
@@ -301,7 +301,7 @@ def test_the_real_server_over_stdio(tmp_path: Path, model_cache: Path) -> None:
     shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
     env = {"NOTES_QA_CORPUS": str(tmp_path / "corpus"), "NOTES_QA_INDEX": str(tmp_path / "index"),
            "NOTES_QA_CACHE": str(model_cache), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "indexer", "mcp"], env=env)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "notes_qa_cli", "mcp"], env=env)
     not_protocol: list[Exception] = []  # any stdout line that is not a JSON-RPC message lands here
 
     async def on_message(message: Any) -> None:

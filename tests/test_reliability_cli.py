@@ -24,7 +24,7 @@ pytestmark = pytest.mark.model
 
 def run(args: list[str], env: dict[str, str]) -> Outcome:
     done = subprocess.run(
-        [sys.executable, "-m", "indexer", *args], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", "notes_qa_cli", *args], capture_output=True, text=True, env=env, timeout=600
     )
     return Outcome(done.returncode, done.stdout, done.stderr)
 

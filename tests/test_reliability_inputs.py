@@ -1,6 +1,6 @@
 """Bad input gets a clean error: corpus, queries and evaluation files.
 
-Every case runs ``notes-qa`` in-process (``indexer.cli.main.main``) with the fake
+Every case runs ``notes-qa`` in-process (``notes_qa_cli.main.main``) with the fake
 model and checks: the documented exit code, one line on stderr naming the
 problem and the fix, no traceback; a strange note is skipped (or read) with a
 warning instead of stopping the build.

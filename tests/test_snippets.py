@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.cli.output import format_result, result_to_json
 from indexer.models import Chunk, Hit, SearchResult, Snippet, Span
 from indexer.snippets import SnippetParams, _clip, answer_snippet, gaps_before, query_stems
+from notes_qa_cli.output import format_result, result_to_json
 
 LONG = ("DynamoDB keeps the top 100 most recent results of a scan only when the request asks for them, "
         "otherwise nothing is kept")

@@ -25,13 +25,13 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> tu
     shutil.copytree(ROOT / "corpus", root / "corpus")
     env = dict(os.environ, NOTES_QA_CORPUS=str(root / "corpus"), NOTES_QA_INDEX=str(root / "index"),
                NOTES_QA_CACHE=str(model_cache), HF_HUB_OFFLINE="1")
-    done = subprocess.run([sys.executable, "-m", "indexer", "index"], capture_output=True, text=True, env=env, timeout=900)
+    done = subprocess.run([sys.executable, "-m", "notes_qa_cli", "index"], capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stderr
     return root, env
 
 
 def ask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "indexer", "ask", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "notes_qa_cli", "ask", *args], capture_output=True, text=True, env=env,
                           timeout=600)
 
 
@@ -71,7 +71,7 @@ def test_a_filter_that_matches_nothing_says_so(workspace: tuple[Path, dict[str, 
 
 def test_watch_refreshes_after_a_save_and_stops_cleanly_on_ctrl_c(workspace: tuple[Path, dict[str, str]]) -> None:
     root, env = workspace
-    child = subprocess.Popen([sys.executable, "-m", "indexer", "watch", "--json", "--quiet-ms", "100"],
+    child = subprocess.Popen([sys.executable, "-m", "notes_qa_cli", "watch", "--json", "--quiet-ms", "100"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     events: Queue[dict[str, object]] = Queue()
     threading.Thread(target=lambda: [events.put(json.loads(line)) for line in child.stdout or ()], daemon=True).start()

@@ -14,15 +14,16 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from textual.app import SuspendNotSupported
 
 from indexer.errors import NotesQAError
 
 if TYPE_CHECKING:
-    from .app import NotesQAApp
+    from textual.notifications import SeverityLevel
 
 FALLBACKS = ("nano", "vi")
 #: Editors that take ``+LINE FILE``.
@@ -38,6 +39,24 @@ SOURCES = ("NOTES_QA_EDITOR", "VISUAL", "EDITOR")
 
 class EditorError(NotesQAError):
     """No usable editor."""
+
+
+class EditorHost(Protocol):
+    """What opening an editor needs of the app (``NotesQAApp`` is one; this module never imports it)."""
+
+    @property
+    def watch_notes(self) -> bool:
+        """Does the app refresh the index by itself when a note changes?"""
+        ...
+
+    def suspend(self) -> AbstractContextManager[None]:
+        """Hand the terminal over meanwhile (Textual's ``App.suspend``)."""
+        ...
+
+    def tell(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+             timeout: float | None = None) -> None:
+        """Show a notification."""
+        ...
 
 
 def _name(program: str) -> str:
@@ -87,7 +106,7 @@ def chosen_editor(env: Mapping[str, str] | None = None) -> tuple[str, str]:
             return value, source
     found = next((name for name in FALLBACKS if shutil.which(name, path=env.get("PATH"))), None)
     if found is None:
-        raise EditorError("no editor found; set $EDITOR, e.g. export EDITOR=nano, "
+        raise EditorError("no editor found", fix="set $EDITOR, e.g. export EDITOR=nano, "
                           "or NOTES_QA_EDITOR, e.g. 'code -g {path}:{line}'")
     return found, ""
 
@@ -100,9 +119,9 @@ def resolve_command(path: Path, line: int, env: Mapping[str, str] | None = None)
     try:
         argv, note = editor_command(setting, path, line)
     except EditorError as exc:
-        raise EditorError(f"{exc}; set {where} to a command, e.g. export EDITOR=nano") from exc
+        raise EditorError(exc.message, fix=f"set {where} to a command, e.g. export EDITOR=nano") from exc
     if shutil.which(argv[0], path=env.get("PATH")) is None:
-        raise EditorError(f"editor {argv[0]!r} not found; set {where} to an installed editor, e.g. export EDITOR=nano")
+        raise EditorError(f"editor {argv[0]!r} not found", fix=f"set {where} to an installed editor, e.g. export EDITOR=nano")
     return argv, note
 
 
@@ -113,7 +132,7 @@ def _mtime(path: Path) -> float | None:
         return None
 
 
-def _run_suspended(app: NotesQAApp, argv: list[str]) -> int:
+def _run_suspended(app: EditorHost, argv: list[str]) -> int:
     try:
         with app.suspend():
             return subprocess.run(argv, check=False).returncode
@@ -121,7 +140,7 @@ def _run_suspended(app: NotesQAApp, argv: list[str]) -> int:
         return subprocess.run(argv, check=False, stdin=subprocess.DEVNULL, capture_output=True).returncode
 
 
-def open_in_editor(app: NotesQAApp, path: Path, line: int) -> None:
+def open_in_editor(app: EditorHost, path: Path, line: int) -> None:
     """Run the editor on ``path`` at ``line``; every problem becomes a notification."""
     title = "Cannot open the note"
     try:

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from indexer.locate import CHANGED, GONE, MOVED, locate_line
 from indexer.snippets import answer_location
 
-from .editor import open_in_editor
+from .editor import EditorHost, open_in_editor
 
 if TYPE_CHECKING:
     from indexer.models import Hit
 
-    from .app import NotesQAApp
+    from .engine import Engine
 
 
-def open_hit(app: NotesQAApp, hit: Hit) -> None:
+class OpeningHost(EditorHost, Protocol):
+    """What opening a hit needs of the app, beyond the editor's needs (``NotesQAApp`` is one)."""
+
+    @property
+    def engine(self) -> Engine:
+        ...
+
+    @property
+    def building(self) -> bool:
+        """Is a build under way?"""
+        ...
+
+    def action_rebuild(self) -> None:
+        ...
+
+
+def open_hit(app: OpeningHost, hit: Hit) -> None:
     """Check the hit's line against the note first: never open a deleted note or a line that now holds other text."""
     corpus = Path(app.engine.settings.corpus_dir)
     line = answer_location(hit)

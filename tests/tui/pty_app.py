@@ -26,7 +26,7 @@ class PtyApp:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "HF_HUB_OFFLINE": "1",
                "NOTES_QA_STATE": str(tmp_path / "state")}
         self.child = subprocess.Popen(
-            [sys.executable, "-m", "indexer", "tui", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "i")],
+            [sys.executable, "-m", "notes_qa_cli", "tui", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "i")],
             stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True, cwd=tmp_path,
         )
         os.close(slave)

@@ -79,10 +79,15 @@ def test_notes_qa_editor_then_visual_then_editor() -> None:
 
 
 def test_a_missing_editor_names_the_variable_to_fix(tmp_path: Path) -> None:
-    with pytest.raises(EditorError, match=r"'nowhere-editor' not found; set \$VISUAL"):
+    with pytest.raises(EditorError, match=r"'nowhere-editor' not found$") as missing:
         resolve_command(NOTE, 1, {"VISUAL": "nowhere-editor", "PATH": str(tmp_path)})
-    with pytest.raises(EditorError, match="no editor found"):
+    assert missing.value.fix == "set $VISUAL to an installed editor, e.g. export EDITOR=nano"
+    with pytest.raises(EditorError, match="^no editor found$") as none:
         resolve_command(NOTE, 1, {"PATH": str(tmp_path)})
+    assert none.value.fix is not None and none.value.fix.startswith("set $EDITOR")
+    with pytest.raises(EditorError, match=r"^cannot read the editor command .*\(No closing quotation\)$") as bad:
+        resolve_command(NOTE, 1, {"EDITOR": "'", "PATH": str(tmp_path)})
+    assert bad.value.fix == "set $EDITOR to a command, e.g. export EDITOR=nano"
 
 
 def fake_program(folder: Path, name: str) -> tuple[str, Path]:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import tui
-from indexer.cli.main import main
 from indexer.settings import Settings
+from notes_qa_cli.main import main
 from tui import AppOptions
 from tui.state import state_dir
 
