@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .keyword import terms
+from .terms import terms
 
 if TYPE_CHECKING:
     from .keyword import KeywordIndex

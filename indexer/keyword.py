@@ -9,47 +9,20 @@ imports bm25s or scipy.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from .disk import Disk
 from .errors import IndexFileError
 from .safe_read import read_text
+from .terms import terms  # the one tokenizer (snippets and the match flag share it)
 
 if TYPE_CHECKING:
     import numpy as np
 
 KEYWORD_FILES = ("bm25.data.npy", "bm25.indices.npy", "bm25.indptr.npy", "bm25.vocab.json")
-
-# A small English stop-word list (NLTK's, trimmed). Kept here so that queries do
-# not import bm25s to get one.
-STOPWORDS = frozenset(
-    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves"]
-)
-_WORD = re.compile(r"[\w]+(?:[.'][\w]+)*", re.UNICODE)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased words of ``text`` (with their positions dropped)."""
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def terms(text: str) -> list[str]:
-    """The BM25 terms of a text: lower-cased words, stop words removed, stemmed."""
-    kept = [w for w in words(text) if w not in STOPWORDS]
-    return list(_stemmer().stemWords(kept)) if kept else []
-
 
 @dataclass(frozen=True)
 class KeywordParams:

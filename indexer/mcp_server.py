@@ -27,9 +27,9 @@ from . import __version__
 from .errors import NotesQAError
 from .live_index import LiveIndex
 from .mcp_tools import MAX_K, IndexInfo, NotesTools, SearchAnswer
+from .modes import MODES
 from .note_reader import MAX_LINES, NoteLines
 from .safe_text import safe_text
-from .search import MODES
 from .settings import Settings
 
 log = logging.getLogger("notes_qa.mcp")

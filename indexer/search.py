@@ -9,6 +9,7 @@ from .confidence import judge_hits
 from .errors import UsageError
 from .fusion import FusionParams, fuse
 from .models import Hit, SearchFilter, SearchResult
+from .modes import MODES
 from .snippets import SnippetParams, answer_snippet, query_stems
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from .embedder import Embedder
     from .index_files import LoadedIndex
 
-MODES = ("hybrid", "dense", "keyword")
 MAX_QUERY_CHARS = 4000
 
 

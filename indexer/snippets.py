@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .keyword import STOPWORDS, _stemmer
 from .models import Chunk, Hit, Snippet, Span
+from .terms import SPAN_WORD, STOPWORDS, stem
 
 MAX_SNIPPET_CHARS = 400
-_WORD_SPAN = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
 _SPACE = re.compile(r"\s+")
 
 
@@ -47,23 +46,18 @@ def table_headers(lines: Sequence[str]) -> dict[int, str]:
     return {row + 1: lines[header].strip() for row, header in table_header_rows(lines).items()}
 
 
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    return str(_stemmer().stemWord(word.lower()))
-
-
 @lru_cache(maxsize=100_000)
 def _line_stems(line: str) -> frozenset[str]:
     return frozenset(stem for _, _, stem in _word_stems(line))
 
 
 def query_stems(query: str) -> set[str]:
-    return {_stem(w) for w in _WORD_SPAN.findall(query) if w.lower() not in STOPWORDS}
+    return {stem(w) for w in SPAN_WORD.findall(query) if w.lower() not in STOPWORDS}
 
 
 @lru_cache(maxsize=100_000)
 def _word_stems(line: str) -> tuple[tuple[int, int, str], ...]:
-    return tuple((m.start(), m.end(), _stem(m.group(0))) for m in _WORD_SPAN.finditer(line))
+    return tuple((m.start(), m.end(), stem(m.group(0))) for m in SPAN_WORD.finditer(line))
 
 
 def highlight_spans(text: str, stems: set[str]) -> tuple[Span, ...]:

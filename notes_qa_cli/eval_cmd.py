@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from indexer.errors import UsageError
+from indexer.modes import MODES
 from indexer.safe_text import safe_text
-from indexer.search import MODES
 
 from .common import open_index, settings_from_args, warn
 from .progress import ProgressBar

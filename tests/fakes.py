@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from indexer.keyword import terms
+from indexer.terms import terms
 
 _WORD = re.compile(r"\S+")
 

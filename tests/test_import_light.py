@@ -25,7 +25,7 @@ def test_importing_the_engine_and_the_command_line_is_light() -> None:
     modules = loaded_after(
         "import indexer, indexer.build, indexer.search, indexer.service, notes_qa_cli, notes_qa_cli.main, "
         "indexer.chunker, indexer.evaluate.notes_eval, notes_qa_cli.mcp_cmd, indexer.mcp_tools, "
-        "indexer.watch, indexer.query_syntax, notes_qa_cli.watch_cmd"
+        "indexer.watch, indexer.query_syntax, notes_qa_cli.watch_cmd, indexer.terms, indexer.modes"
     )
     assert not {m.split(".")[0] for m in modules} & set(HEAVY)
 

@@ -20,7 +20,8 @@ from indexer.chunker import chunk_document
 from indexer.errors import UsageError
 from indexer.index_files import load_index
 from indexer.models import Chunk
-from indexer.search import MODES, Searcher
+from indexer.modes import MODES
+from indexer.search import Searcher
 from indexer.settings import ChunkerSettings, Settings
 
 from .fakes import FakeEmbedder, WordCounter

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 
 from indexer.errors import NotesQAError
+from indexer.modes import MODES
 from indexer.query_syntax import parse_query
 from indexer.safe_text import safe_text
 
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
 
     from .engine import Engine
 
-MODES = ("hybrid", "dense", "keyword")  # = indexer.search.MODES (a test checks); not imported, to paint sooner
 #: The status line above the results when the notes answer poorly (SearchResult.match).
 MATCH_LINES = {"none": "No good match in your notes", "weak": "Weak match"}
 #: Actions keyed by letters: hidden while the question box has focus (the letters type there).

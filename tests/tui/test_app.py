@@ -305,10 +305,11 @@ async def test_broken_index_is_rebuilt(app: NotesQAApp, settings: Settings) -> N
 
 
 def test_modes_match_the_engine() -> None:
-    from indexer.search import MODES
-    from tui.app import MODES as UI_MODES
+    import indexer.search
+    import tui.app
+    from indexer.modes import MODES
 
-    assert UI_MODES == MODES
+    assert tui.app.MODES is MODES and indexer.search.MODES is MODES  # one definition, no copy to drift
 
 
 async def test_resizing_switches_the_layout(app: NotesQAApp) -> None:
