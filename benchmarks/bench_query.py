@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_facts  # noqa: E402
 
+from indexer.evaluate.metrics import percentile  # noqa: E402
+
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KB) of one child process (os.wait4 gives its own rusage)."""
@@ -48,15 +50,9 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-
-    def pick(q: float) -> float:
-        position = (len(ordered) - 1) * q
-        low = int(position)
-        high = min(low + 1, len(ordered) - 1)
-        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-    return {"p50": pick(0.5), "p95": pick(0.95), "p99": pick(0.99), "n": len(ordered)}
+    """p50, p95 and p99 (the one percentile helper, as eval's latency uses) and the count."""
+    return {"p50": percentile(values, 50), "p95": percentile(values, 95), "p99": percentile(values, 99),
+            "n": len(values)}
 
 
 def main() -> int:

@@ -275,11 +275,8 @@ def worker_build(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _percentile(values: Sequence[float] | np.ndarray, q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
-
-
 def worker_serve(args: dict[str, Any]) -> dict[str, Any]:
+    from indexer.evaluate.metrics import percentile  # numpy's default (linear) interpolation
     from indexer.store import StoreSpec, VectorStore
 
     work = Path(args["work"])
@@ -316,8 +313,8 @@ def worker_serve(args: dict[str, Any]) -> dict[str, Any]:
                 lat[i] = (time.perf_counter_ns() - t) / 1e6
                 if r == 0:
                     found[i] = ids[0]
-            p50s.append(_percentile(lat, 50))
-            p99s.append(_percentile(lat, 99))
+            p50s.append(percentile(lat.tolist(), 50))
+            p99s.append(percentile(lat.tolist(), 99))
             means.append(float(lat.mean()))
         hits = [len(set(found[i].tolist()) & set(truth[i].tolist())) for i in range(timed)]
         rows.append(

@@ -43,3 +43,15 @@ def test_hit_and_percentile() -> None:
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
     assert percentile([5.0], 95) == 5.0
     assert ndcg_at(["x"], {}, 10) == 0.0
+
+
+def test_percentile_is_numpys_linear_default() -> None:
+    # The one percentile helper: eval's latency summary and the benchmarks all use it.
+    import random
+
+    import numpy as np
+
+    values = [random.Random(7).random() for _ in range(3)] + [float(i * i) for i in range(97)]
+    for q in (0, 1, 50, 90, 95, 99, 100):
+        assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-12)
+    assert percentile([], 50) == 0.0
