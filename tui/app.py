@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import App
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.css.query import NoMatches
 
-from indexer.errors import NotesQAError
 from indexer.modes import MODES
 from indexer.query_syntax import parse_query
 from indexer.safe_text import safe_text
 
+from . import bindings, jobs
 from .clipboard import copied_text
 from .engine import PREPARING_MODEL
 from .messages import (
@@ -36,6 +36,7 @@ from .opening import open_hit
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .state import HISTORY_LIMIT, StateFile, UiState
+from .terminal import has_terminal, watch_terminal
 from .watcher import WATCH_GROUP, WatchStop, start_watching
 from .widgets.chips import FilterChips
 from .widgets.question import QuestionBox
@@ -55,28 +56,12 @@ if TYPE_CHECKING:
 
 #: The status line above the results when the notes answer poorly (SearchResult.match).
 MATCH_LINES = {"none": "No good match in your notes", "weak": "Weak match"}
-#: Actions keyed by letters: hidden while the question box has focus (the letters type there).
-LETTER_ACTIONS = {"quit_app", "help", "cycle_mode", "rebuild", "open_editor", "copy_snippet", "toggle_compact"}
-
-
-def _unexpected(exc: BaseException) -> str:
-    return f"unexpected error: {type(exc).__name__}: {exc}; please report it (the app keeps running)"
 
 
 class NotesQAApp(App[int]):
     TITLE = "notes-qa"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+c", "quit", "Quit", priority=True, show=False),
-        Binding("q", "quit_app", "Quit", key_display="q/^c"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("f1", "help_anywhere", "Help", show=False),  # F1 works in the question box too
-        Binding("o", "open_editor", "Open"),
-        Binding("y", "copy_snippet", "Copy"),
-        Binding("m", "cycle_mode", "Mode"),
-        Binding("r", "rebuild", "Rebuild"),
-        Binding("c", "toggle_compact", "Compact", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings.BINDINGS
 
     def __init__(self, engine: Engine, *, k: int = 10, debounce: float = 0.25, question: str = "",
                  mode: str | None = None, state: StateFile | None = None, watch: bool = False) -> None:
@@ -100,7 +85,7 @@ class NotesQAApp(App[int]):
         self.watch_notes = watch  # refresh the index by itself when the notes change
         self._watching: WatchStop | None = None
         # Known before the first paint: by on_ready a closed window has already hung it up.
-        self._started_in_terminal = _has_terminal()
+        self._started_in_terminal = has_terminal()
 
     @property
     def idle(self) -> bool:
@@ -148,27 +133,8 @@ class NotesQAApp(App[int]):
             box.cursor_position = len(self.start_question)
             box.history.add(self.start_question)
             self.post_message(QuestionAsked(self.start_question))
-        if not self.is_headless:
-            self._watch_terminal()
-
-    def _watch_terminal(self) -> None:
-        """Quit when the terminal goes away (window closed, ssh dropped, tmux killed).
-
-        Textual keeps reading a hung-up terminal's endless end-of-file in a busy loop,
-        and the hang-up signal does not always reach a program started through
-        ``make`` or a script, so the app checks its terminal once a second too.
-        """
-        import asyncio
-        import signal
-
-        with suppress(NotImplementedError, RuntimeError, ValueError):  # no signals here: the check still runs
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
-        if self._started_in_terminal:  # input that never was a terminal is not watched
-            self.set_interval(1.0, self._exit_if_terminal_gone)
-
-    def _exit_if_terminal_gone(self) -> None:
-        if not _has_terminal():
-            self.exit()
+        if not self.is_headless:  # quit when the terminal goes away
+            watch_terminal(self, started_in_terminal=self._started_in_terminal)
 
     def tell(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
              timeout: float | None = None) -> None:
@@ -177,9 +143,9 @@ class NotesQAApp(App[int]):
                     markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in LETTER_ACTIONS and isinstance(self.focused, QuestionBox):
+        if action in bindings.LETTER_ACTIONS and isinstance(self.focused, QuestionBox):
             return False
-        if action in ("open_editor", "copy_snippet") and self.selected_hit is None:
+        if action in bindings.HIT_ACTIONS and self.selected_hit is None:
             return None
         return True
 
@@ -228,15 +194,7 @@ class NotesQAApp(App[int]):
 
     @work(thread=True, exclusive=True, group="engine")
     def _load(self, rebuild: bool) -> None:
-        try:
-            opened = self.engine.rebuild(self._progress) if rebuild else self.engine.open(self._progress)
-        except NotesQAError as exc:
-            self.post_message(EngineFailed(exc.with_fix(), rebuild))
-        except Exception as exc:  # the app must not die: report and keep running
-            self.log.error(repr(exc))
-            self.post_message(EngineFailed(_unexpected(exc), rebuild))
-        else:
-            self.post_message(EngineReady(opened, rebuild))
+        self.post_message(jobs.load(self.engine, rebuild, self._progress, self.log.error))
 
     @on(BuildProgress)
     def _when_build_progress(self, event: BuildProgress) -> None:
@@ -358,15 +316,8 @@ class NotesQAApp(App[int]):
 
     @work(thread=True, exclusive=True, group="search")
     def _search(self, searcher: Searcher, serial: int, question: str, mode: str, filters: SearchFilter) -> None:
-        try:
-            result = searcher.search(question, k=self.k, mode=mode, filters=filters)
-        except NotesQAError as exc:
-            self.post_message(SearchFailed(serial, exc.with_fix()))
-        except Exception as exc:  # the app must not die: report and keep running
-            self.log.error(repr(exc))
-            self.post_message(SearchFailed(serial, _unexpected(exc)))
-        else:
-            self.post_message(SearchDone(serial, result))
+        self.post_message(jobs.search(searcher, serial, question, k=self.k, mode=mode, filters=filters,
+                                      log=self.log.error))
 
     @on(SearchDone)
     def _when_search_done(self, event: SearchDone) -> None:
@@ -438,14 +389,3 @@ def create_app(engine: Engine, *, k: int = 10, debounce: float = 0.25, question:
     """
     return NotesQAApp(engine, k=k, debounce=debounce, question=question, mode=mode, state=state, watch=watch)
 
-
-def _has_terminal() -> bool:
-    """Is standard input still a working terminal? (A hung-up one fails ``tcgetattr``.)"""
-    import sys
-    import termios
-
-    try:
-        termios.tcgetattr(sys.__stdin__.fileno() if sys.__stdin__ else 0)
-    except (termios.error, OSError, ValueError):
-        return False
-    return True
