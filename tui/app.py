@@ -231,7 +231,7 @@ class NotesQAApp(App[int]):
         if self.question.strip():
             self._search_now(self.question)
         if self.watch_notes and self._watching is None:
-            self._watching = start_watching(self)
+            self._watching = start_watching(self, self.engine, lambda: self.searcher, self.tell)
 
     @on(NotesChanged)
     def _when_notes_changed(self, event: NotesChanged) -> None:

@@ -9,9 +9,11 @@ question again). It stops when asked, or when the app stops running.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from textual.app import App
 from textual.content import Content
 
 from indexer.errors import NotesQAError
@@ -19,11 +21,10 @@ from indexer.errors import NotesQAError
 from .messages import EngineFailed, IndexRefreshed, NotesChanged
 
 if TYPE_CHECKING:
-    from textual.app import App
-
+    from indexer.search import Searcher
     from indexer.watch import NoteChanges
 
-    from .app import NotesQAApp
+    from .engine import Engine
     from .visuals import Hanging
 
 STALE_STYLE = "bold $text-warning"
@@ -33,7 +34,7 @@ WATCH_GROUP = "watch"
 class WatchStop:
     """Set to stop watching; also set once the app stops running (so quitting never waits on the watcher)."""
 
-    def __init__(self, app: App[int]) -> None:
+    def __init__(self, app: App[Any]) -> None:
         self._app = app
         self._event = threading.Event()
 
@@ -44,19 +45,26 @@ class WatchStop:
         return self._event.is_set() or not self._app.is_running
 
 
-def start_watching(app: NotesQAApp) -> WatchStop:
-    """Run the watcher in a thread worker of ``app``; returns what stops it."""
+def start_watching(app: App[Any], engine: Engine, searcher: Callable[[], Searcher | None],
+                   tell: Callable[..., None]) -> WatchStop:
+    """Run the watcher in a thread worker of ``app``; returns what stops it.
+
+    ``searcher`` gives the app's current searcher (the one a refresh builds on);
+    ``tell`` shows a notification (``NotesQAApp.tell``).
+    """
     stop = WatchStop(app)
-    app.run_worker(lambda: _watch(app, stop), thread=True, group=WATCH_GROUP, name="watch notes", exit_on_error=False)
+    app.run_worker(lambda: _watch(app, engine, searcher, tell, stop), thread=True, group=WATCH_GROUP,
+                   name="watch notes", exit_on_error=False)
     return stop
 
 
-def _watch(app: NotesQAApp, stop: WatchStop) -> None:
+def _watch(app: App[Any], engine: Engine, searcher: Callable[[], Searcher | None], tell: Callable[..., None],
+           stop: WatchStop) -> None:
     try:
-        for changes in app.engine.watch(stop):
+        for changes in engine.watch(stop):
             app.post_message(NotesChanged(changes))
             try:
-                opened = app.engine.refresh(app.searcher)
+                opened = engine.refresh(searcher())
             except NotesQAError as exc:  # say so and keep watching: the next save may fix it
                 app.post_message(EngineFailed(exc.with_fix(), True))
                 continue
@@ -67,7 +75,7 @@ def _watch(app: NotesQAApp, stop: WatchStop) -> None:
     except Exception as exc:  # cannot watch (no such folder, too many watches): the r key still refreshes
         if not stop.is_set():
             with suppress(RuntimeError):  # the app has just closed
-                app.call_from_thread(app.tell, f"cannot watch the notes for changes ({exc}); press r after editing them",
+                app.call_from_thread(tell, f"cannot watch the notes for changes ({exc}); press r after editing them",
                                      title="Not watching", severity="warning", timeout=10)
 
 
