@@ -98,7 +98,8 @@ def pending_changes(settings: Settings) -> NoteChanges:
     from .build import notes_diff
     from .corpus import read_corpus
     from .errors import IndexFileError
-    from .index_files import current_build, read_manifest
+    from .index_files import current_build
+    from .manifest import read_manifest
 
     try:
         hashes = read_corpus(settings.corpus_dir, max_file_bytes=settings.chunker.max_file_bytes,
