@@ -260,7 +260,11 @@ class Manifest:
                 f"the index at {folder} has format {version}, newer than this notes-qa reads ({FORMAT_VERSION})",
                 fix=f"upgrade notes-qa or {REBUILD}",
             )
-        _require(version == FORMAT_VERSION, "old format_version")
+        if version < FORMAT_VERSION:
+            raise IndexFileError(
+                f"the index at {folder} has format {version}, older than this notes-qa reads ({FORMAT_VERSION})",
+                fix=REBUILD,
+            )
         model = ModelRecord.from_json(raw.get("model"))
         files = _object(raw.get("files"), "files")
         _require(all(isinstance(v, str) for v in files.values()), "files")
