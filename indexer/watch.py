@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
-from .corpus import NOTE_SUFFIXES
+from .corpus import NOTE_SUFFIXES, check_corpus_folder
 from .errors import CorpusError
 
 if TYPE_CHECKING:
@@ -138,10 +138,7 @@ def watch_notes(
     from watchfiles import watch
 
     root = Path(settings.corpus_dir)
-    if not root.exists():
-        raise CorpusError(f"corpus folder {root} does not exist; pass --corpus DIR or set NOTES_QA_CORPUS")
-    if not root.is_dir():
-        raise CorpusError(f"corpus {root} is not a folder; pass --corpus a folder of .md notes")
+    check_corpus_folder(root)
     started = False
     for raw in watch(
         root,

@@ -189,10 +189,10 @@ def test_beir_pipeline_on_a_tiny_dataset(tmp_path: Path) -> None:
     assert data.warnings == ("1 qrels lines name documents not in corpus.jsonl; ignored",)
     index = beir_index(data, FakeEmbedder(), tmp_path / "cache")
     for mode in ("dense", "keyword", "hybrid"):
-        runs, latencies = rank_beir(data, index, FakeEmbedder(), mode, FusionParams(candidates=2), depth=3)
-        metrics = score_runs(runs, data.qrels)
-        assert metrics["ndcg@10"] == 1.0, (mode, runs)
-        assert len(latencies) == 2
+        run = rank_beir(data, index, FakeEmbedder(), mode, FusionParams(candidates=2), depth=3)
+        metrics = score_runs(run.runs, data.qrels)
+        assert metrics["ndcg@10"] == 1.0, (mode, run.runs)
+        assert len(run.latencies_ms) == 2 and all(ms >= 0 for ms in run.latencies_ms)
 
 
 def test_beir_cache_is_reused_checked_and_rebuilt_when_damaged(tmp_path: Path) -> None:
@@ -218,8 +218,9 @@ def test_beir_cache_is_reused_checked_and_rebuilt_when_damaged(tmp_path: Path) -
 
 
 def test_beir_folder_without_qrels_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(EvalError, match="qrels/test.tsv"):
+    with pytest.raises(EvalError, match="has no qrels/ folder") as caught:
         load_beir(make_beir(tmp_path / "beir", qrels=None))
+    assert caught.value.fix == "a BEIR folder needs qrels/test.tsv"
 
 
 @pytest.mark.model

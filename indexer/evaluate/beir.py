@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EvalError, IndexFileError, IndexWriteError, os_reason
+from ..fileio import sha256_file
 from ..fusion import FusionParams, fuse
-from ..index_files import sha256_file
 from ..safe_read import open_binary, read_bytes
 from .jsonl import json_object
 from .metrics import mean, mrr_at, ndcg_at, percentile, recall_at
@@ -40,7 +40,7 @@ class BeirData:
 
 def _jsonl(path: Path, what: str) -> list[dict[str, Any]]:
     if not path.is_file():
-        raise EvalError(f"{path.parent} has no {path.name}; a BEIR folder needs corpus.jsonl, queries.jsonl, qrels/")
+        raise EvalError(f"{path.parent} has no {path.name}", fix="a BEIR folder needs corpus.jsonl, queries.jsonl, qrels/")
     records = []
     for number, line in _lines(path):
         if not line.strip():
@@ -74,8 +74,8 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
     if not qrels_path.is_file():
         splits = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
         if not splits:
-            raise EvalError(f"{folder} has no qrels/ folder of judgements; a BEIR folder needs qrels/{split}.tsv")
-        raise EvalError(f"{folder} has no qrels/{split}.tsv; pass --split with one of: {', '.join(splits)}")
+            raise EvalError(f"{folder} has no qrels/ folder of judgements", fix=f"a BEIR folder needs qrels/{split}.tsv")
+        raise EvalError(f"{folder} has no qrels/{split}.tsv", fix=f"pass --split with one of: {', '.join(splits)}")
     warnings = []
     docs = _jsonl(folder / "corpus.jsonl", "document")
     first: dict[str, dict[str, Any]] = {}
@@ -123,7 +123,8 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
         warnings.append(f"{unknown_queries} qrels lines name queries not in queries.jsonl; ignored")
     if not qrels:
         why = ", ".join(w.removesuffix("; ignored") for w in warnings) or "no judgement lines"
-        raise EvalError(f"{qrels_path} has no usable judgements ({why}); check its ids against corpus.jsonl and queries.jsonl")
+        raise EvalError(f"{qrels_path} has no usable judgements ({why})",
+                        fix="check its ids against corpus.jsonl and queries.jsonl")
     digest = hashlib.sha256()
     for name in ("corpus.jsonl", "queries.jsonl"):
         digest.update(f"{name}:".encode())
@@ -174,8 +175,8 @@ def beir_index(
         vectors = np.load(folder / "vectors.npy", allow_pickle=False)
     except OSError as exc:
         raise IndexWriteError(
-            f"cannot write the BEIR index cache in {root} ({os_reason(exc)}); "
-            "pass --index a writable folder (or set NOTES_QA_CACHE to one)"
+            f"cannot write the BEIR index cache in {root} ({os_reason(exc)})",
+            fix="pass --index a writable folder (or set NOTES_QA_CACHE to one)",
         ) from exc
     return BeirIndex(vectors, KeywordIndex.load(folder))
 
@@ -244,9 +245,17 @@ def _build_cache(
         raise
 
 
+@dataclass(frozen=True)
+class BeirRun:
+    """What :func:`rank_beir` found: each judged query's ranked document ids, and its latency."""
+
+    runs: dict[str, list[str]]  # query id -> document ids, best first (the input of ``score_runs``)
+    latencies_ms: tuple[float, ...]  # per query, in query id order, the query's share of embedding included
+
+
 def rank_beir(
     data: BeirData, index: BeirIndex, embedder: Embedder, mode: str, fusion: FusionParams = FusionParams(), depth: int = 100
-) -> tuple[dict[str, list[str]], list[float]]:
+) -> BeirRun:
     """The top ``depth`` documents of each judged query, ranked as ``notes-qa ask`` ranks chunks
     (same :func:`~indexer.fusion.fuse`), and each query's latency in ms."""
     import numpy as np
@@ -273,7 +282,7 @@ def rank_beir(
         top = top[np.lexsort((top, -scores[top]))]
         runs[qid] = [data.doc_ids[i] for i in top]
         latencies.append((time.perf_counter() - t0 + (embed_seconds if qvecs is not None else 0)) * 1000)
-    return runs, latencies
+    return BeirRun(runs, tuple(latencies))
 
 
 def score_runs(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
@@ -285,5 +294,5 @@ def score_runs(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> 
     }
 
 
-def latency_summary(latencies: list[float]) -> dict[str, float]:
+def latency_summary(latencies: Sequence[float]) -> dict[str, float]:
     return {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3)}
