@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .embedder import Embedder
 
 __all__ = ["BuildReport", "IndexStatus", "LineText", "build_index", "default_embedder", "fingerprint", "index_encoder",
-           "index_status", "notes_diff", "snippet_lines", "text_key"]
+           "index_status", "snippet_lines", "text_key"]
 
 #: progress(stage, done, total)
 ProgressFn = Callable[[str, int, int], None]
@@ -100,13 +100,6 @@ def snippet_lines(chunks: list[Chunk], texts: dict[str, list[str]]) -> list[Line
     return rows
 
 
-def notes_diff(manifest: Manifest, hashes: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
-    """Notes changed, added and removed since the build of ``manifest`` (``hashes``: path -> sha256 now)."""
-    old = manifest.note_hashes()
-    changed = sorted(k for k in hashes.keys() & old.keys() if hashes[k] != old[k])
-    return changed, sorted(hashes.keys() - old.keys()), sorted(old.keys() - hashes.keys())
-
-
 def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatus:
     """Is there an index, and does it still match the corpus and settings?"""
     folder = current_build(settings.index_dir)
@@ -123,9 +116,10 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
             skip=(settings.index_dir,),
             follow_links=settings.follow_links,
         )
-    changed, added, removed = notes_diff(manifest, corpus.hashes())
-    if changed or added or removed:
-        parts = [f"{len(x)} {what}" for x, what in ((changed, "changed"), (added, "new"), (removed, "removed")) if x]
+    diff = manifest.notes_diff(corpus.hashes())
+    if diff:
+        parts = [f"{len(x)} {what}" for x, what in ((diff.changed, "changed"), (diff.added, "new"),
+                                                    (diff.removed, "removed")) if x]
         return IndexStatus("stale", "notes " + ", ".join(parts))
     if settings.model_dir is not None:
         model = resolve_model(settings.model_dir)

@@ -200,6 +200,18 @@ def _store_from_json(raw: Any) -> StoreSpec | None:
 
 
 @dataclass(frozen=True)
+class NotesDiff:
+    """How the notes now differ from those a build indexed (corpus-relative paths, sorted)."""
+
+    changed: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.added or self.removed)
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A build's ``manifest.json`` (see the module's docstring)."""
 
@@ -240,6 +252,15 @@ class Manifest:
     def note_hashes(self) -> dict[str, str]:
         """path -> sha256 of every indexed note."""
         return {rel: note.sha256 for rel, note in self.notes.items()}
+
+    def notes_diff(self, hashes: Mapping[str, str]) -> NotesDiff:
+        """The notes changed, added and removed since this build (``hashes``: path -> sha256 now)."""
+        old = self.note_hashes()
+        return NotesDiff(
+            changed=tuple(sorted(k for k in hashes.keys() & old.keys() if hashes[k] != old[k])),
+            added=tuple(sorted(hashes.keys() - old.keys())),
+            removed=tuple(sorted(old.keys() - hashes.keys())),
+        )
 
     @classmethod
     def from_json(cls, raw: Any, folder: Path) -> Manifest:

@@ -95,7 +95,6 @@ def concerns_notes(root: Path, raw: Iterable[tuple[object, str]], skip: tuple[Pa
 
 def pending_changes(settings: Settings) -> NoteChanges:
     """How the notes now differ from the live index (every note counts as new when there is none)."""
-    from .build import notes_diff
     from .corpus import read_corpus
     from .errors import IndexFileError
     from .index_files import current_build
@@ -113,8 +112,8 @@ def pending_changes(settings: Settings) -> NoteChanges:
         manifest = read_manifest(folder)
     except IndexFileError:
         return NoteChanges(modified=tuple(sorted(hashes)))
-    changed, added, removed = notes_diff(manifest, hashes)
-    return NoteChanges(tuple(added), tuple(changed), tuple(removed))
+    diff = manifest.notes_diff(hashes)
+    return NoteChanges(diff.added, diff.changed, diff.removed)
 
 
 def watch_notes(

@@ -131,3 +131,14 @@ def test_an_index_with_a_manifest_of_another_version_is_rebuilt(notes_settings: 
             assert "has format 7, newer than this notes-qa reads (1)): full rebuild" in opened.built.reason
         else:  # found on loading: repaired, saying why first
             assert heard == [opened.repaired] and "has format 7, newer than this notes-qa reads" in heard[0]
+
+
+def test_notes_diff_names_changed_new_and_removed_notes() -> None:
+    manifest = Manifest.from_json(fixture(), Path("build"))
+    now = manifest.note_hashes()
+    assert not manifest.notes_diff(now)
+    now["cache.md"] = "0" * 64
+    now["new.md"] = "1" * 64
+    del now["storage.md"]
+    diff = manifest.notes_diff(now)
+    assert (diff.changed, diff.added, diff.removed) == (("cache.md",), ("new.md",), ("storage.md",)) and diff
