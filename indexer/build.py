@@ -25,7 +25,7 @@ from .lock import build_lock
 from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk
-from .reuse import fingerprint, full_reason, previous_encoder, reusable_vectors, text_key
+from .reuse import fingerprint, previous_encoder, reusable_vectors, text_key
 from .settings import Settings
 from .snippets import is_content_line, table_headers
 from .tokens import HFTokenCounter, TokenCounter
@@ -265,11 +265,8 @@ def build_index(
         # The encoder: the one given, else the one asked for, else the previous build's.
         encoder = embedder.variant if embedder is not None else settings.encoder or previous_encoder(previous) or "fp32"
         fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
-        cache: dict[str, np.ndarray]
-        if full:
-            cache, reason = {}, full_reason(previous)
-        else:
-            cache, reason = reusable_vectors(previous, fp, encoder)
+        reuse = reusable_vectors(previous, fp, encoder, full=full)
+        cache, reason = reuse.vectors, reuse.reason
         if progress:
             progress("chunking", 0, len(corpus.notes))
         chunks: list[Chunk] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +44,27 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def reusable_vectors(folder: Path | None, fp: str, encoder: str) -> tuple[dict[str, np.ndarray], str]:
-    """Vectors of the build in ``folder`` keyed by the text they embed, if compatible, and why (not)."""
+@dataclass(frozen=True)
+class Reusable:
+    """What a build can take from the previous one."""
+
+    vectors: dict[str, np.ndarray]  # text_key(text) -> its vector; the build adds the vectors it makes
+    reason: str  # "incremental", or why everything is embedded again (``BuildReport.reason``)
+
+
+def reusable_vectors(folder: Path | None, fp: str, encoder: str, *, full: bool = False) -> Reusable:
+    """Vectors of the build in ``folder`` (the live one) keyed by the text they embed, if compatible.
+
+    ``fp`` and ``encoder`` are the new build's fingerprint and encoder variant; ``full``
+    reuses nothing (``--full``).
+    """
+    if full:
+        return Reusable({}, full_reason(folder))
+    vectors, reason = _compatible_vectors(folder, fp, encoder)
+    return Reusable(vectors, reason)
+
+
+def _compatible_vectors(folder: Path | None, fp: str, encoder: str) -> tuple[dict[str, np.ndarray], str]:
     if folder is None:
         return {}, "no previous index"
     try:
