@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -215,6 +216,26 @@ def test_beir_cache_is_reused_checked_and_rebuilt_when_damaged(tmp_path: Path) -
     assert len(warnings) == 1 and "vectors.npy does not match its checksum" in warnings[0]
     np.testing.assert_array_equal(index.vectors, FakeEmbedder().embed(list(data.doc_texts)))
     assert not [p for p in (tmp_path / "cache").rglob("*") if ".tmp-" in p.name]
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [(lambda m: m.update(dim=32), "was made differently"), (lambda m: m.update(documents="3"), "is damaged"),
+     (lambda m: m["files"].update({"../x": "0" * 64}), "does not match its checksum")],
+    ids=["another dimension", "a count that is a string", "a file outside the cache"],
+)
+def test_beir_cache_manifest_is_checked(tmp_path: Path, edit: Any, needle: str) -> None:
+    data = load_beir(make_beir(tmp_path / "beir"))
+    beir_index(data, FakeEmbedder(), tmp_path / "cache")
+    (path,) = (tmp_path / "cache").rglob("manifest.json")
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest))
+    warnings: list[str] = []
+    rebuilt = FakeEmbedder()
+    beir_index(data, rebuilt, tmp_path / "cache", warn=warnings.append)
+    assert rebuilt.texts_embedded == 3 and len(warnings) == 1 and needle in warnings[0], warnings
+    assert json.loads(path.read_text())["dim"] == 64  # made again, as it should be
 
 
 def test_beir_folder_without_qrels_is_refused(tmp_path: Path) -> None:

@@ -143,6 +143,38 @@ class BeirIndex:
 _CACHE_FORMAT = 1
 
 
+@dataclass(frozen=True)
+class CacheManifest:
+    """``manifest.json`` of a cached BEIR index: how it was made, and the sha256 of each file."""
+
+    documents: int
+    dim: int
+    model: str
+    encoder: str  # the encoder variant (fp32 for caches made before the setting)
+    files: dict[str, str]
+    format: int = _CACHE_FORMAT
+
+    @classmethod
+    def from_json(cls, raw: Any) -> CacheManifest:
+        """The manifest, or ``ValueError`` when it is not one."""
+        if not isinstance(raw, dict):
+            raise ValueError("not an object")
+        files = raw.get("files")
+        if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+            raise ValueError("files")
+        fields = (raw.get("format"), raw.get("documents"), raw.get("dim"))
+        if not all(isinstance(x, int) for x in fields) or not isinstance(raw.get("model"), str):
+            raise ValueError("fields")
+        encoder = raw.get("encoder", "fp32")
+        if not isinstance(encoder, str):
+            raise ValueError("encoder")
+        return cls(raw["documents"], raw["dim"], raw["model"], encoder, dict(files), raw["format"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": self.format, "documents": self.documents, "dim": self.dim, "model": self.model,
+                "encoder": self.encoder, "files": dict(self.files)}
+
+
 def beir_index(
     data: BeirData,
     embedder: Embedder,
@@ -188,18 +220,14 @@ def _cache_is_usable(folder: Path, data: BeirData, embedder: Embedder) -> bool:
         return False
     problem = f"the cached BEIR index in {folder} is damaged"
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        files = manifest["files"]
-        expected = (
-            manifest["format"], manifest["documents"], manifest["dim"], manifest["model"], manifest.get("encoder", "fp32")
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        manifest = CacheManifest.from_json(json.loads(manifest_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
         raise IndexFileError(problem) from exc
-    wanted = (_CACHE_FORMAT, len(data.doc_ids), embedder.dim, embedder.model_id, embedder.variant)
-    if expected != wanted or not isinstance(files, dict):
+    wanted = CacheManifest(len(data.doc_ids), embedder.dim, embedder.model_id, embedder.variant, manifest.files)
+    if manifest != wanted:
         raise IndexFileError(f"the cached BEIR index in {folder} was made differently")
-    for name, digest in files.items():
-        path = folder / str(name)
+    for name, digest in manifest.files.items():
+        path = folder / name
         if "/" in str(name) or not path.is_file() or sha256_file(path) != digest:
             raise IndexFileError(f"{problem} ({name} does not match its checksum)")
     return True
@@ -229,15 +257,9 @@ def _build_cache(
                 progress("embedding", min(start + batch, len(data.doc_texts)), len(data.doc_texts))
         vectors = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, embedder.dim), np.float32)
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
-        manifest = {
-            "format": _CACHE_FORMAT,
-            "documents": len(data.doc_ids),
-            "dim": embedder.dim,
-            "model": embedder.model_id,
-            "encoder": embedder.variant,
-            "files": {p.name: sha256_file(p) for p in sorted(tmp.iterdir())},
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+        manifest = CacheManifest(len(data.doc_ids), embedder.dim, embedder.model_id, embedder.variant, files)
+        (tmp / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=2), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
     except BaseException:
