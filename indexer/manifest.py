@@ -238,7 +238,7 @@ class Manifest:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        # Read-only all the way down, whatever mappings the caller passed.
+        # Read-only all the way down (a copy: the caller's mappings stay theirs).
         object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
         object.__setattr__(self, "encoder", _frozen(_thawed(self.encoder)))
@@ -302,18 +302,18 @@ class Manifest:
             model=model,
             fingerprint=str(fingerprint),
             counts=counts,
-            notes=MappingProxyType(notes),
-            files=MappingProxyType(files),
-            encoder=_frozen(_object(raw.get("encoder", {}), "encoder")),
+            notes=notes,
+            files=files,
+            encoder=_object(raw.get("encoder", {}), "encoder"),
             chunker=_chunker_from_json(raw.get("chunker", {})),
             keyword=_keyword_from_json(raw.get("keyword", {})),
             store=_store_from_json(raw.get("store")),
-            corpus_path=_str(_object(raw.get("corpus"), "corpus"), "path", "corpus", ""),
+            corpus_path=_str(corpus, "path", "corpus", ""),
             build=BuildRecord.from_json(raw.get("build", {})),
             created_by=_str(raw, "created_by", "created_by", ""),
             built_at=None if raw.get("built_at") is None else _str(raw, "built_at", "built_at"),
             format_version=version,
-            extra=_frozen({k: v for k, v in raw.items() if k not in known}),
+            extra={k: v for k, v in raw.items() if k not in known},
         )
 
     def to_json(self) -> dict[str, Any]:
