@@ -101,45 +101,57 @@ def _candidates(root: Path, skip: set[Path], warnings: list[str], follow_links: 
     return found
 
 
+class SkippedNote(CorpusError):
+    """A note that is not read: ``message`` says why ("a broken link", "not a regular file")."""
+
+
 def _why_missing(path: Path, exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
-        return "a link that loops; skipped"
+        return "a link that loops"
     if path.is_symlink():
-        return "a broken link; skipped"
+        return "a broken link"
     if isinstance(exc, FileNotFoundError):
-        return "disappeared while it was being read; skipped"
-    return f"cannot be read ({exc.strerror or exc.__class__.__name__}); skipped"
+        return "disappeared while it was being read"
+    return f"cannot be read ({exc.strerror or exc.__class__.__name__})"
 
 
-def read_note_bytes(path: Path, max_bytes: int) -> bytes | str:
-    """The bytes of a regular file of at most ``max_bytes``, or why it was skipped.
+def read_note_bytes(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; ``SkippedNote`` says why not.
 
     Never reads more than ``max_bytes + 1`` bytes, and never blocks on a FIFO.
     """
     try:
         info = os.stat(path)
     except OSError as exc:
-        return _why_missing(path, exc)
+        raise SkippedNote(_why_missing(path, exc)) from exc
     if not stat.S_ISREG(info.st_mode):
-        return "not a regular file; skipped"
+        raise SkippedNote("not a regular file")
     if info.st_size > max_bytes:
-        return f"{info.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit; skipped"
+        raise SkippedNote(f"{info.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        return _why_missing(path, exc)
+        raise SkippedNote(_why_missing(path, exc)) from exc
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else since the stat
-            return "not a regular file; skipped"
+            raise SkippedNote("not a regular file")
         with os.fdopen(os.dup(fd), "rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc.__class__.__name__}); skipped"
+        raise SkippedNote(f"cannot be read ({exc.strerror or exc.__class__.__name__})") from exc
     finally:
         os.close(fd)
     if len(data) > max_bytes:
-        return f"grew over the {max_bytes / 1e6:.0f} MB limit while it was being read; skipped"
+        raise SkippedNote(f"grew over the {max_bytes / 1e6:.0f} MB limit while it was being read")
     return data
+
+
+def check_corpus_folder(root: Path) -> None:
+    """A ``CorpusError`` unless ``root`` is a folder."""
+    if not root.exists():
+        raise CorpusError(f"corpus folder {root} does not exist", fix="pass --corpus DIR or set NOTES_QA_CORPUS")
+    if not root.is_dir():
+        raise CorpusError(f"corpus {root} is not a folder", fix="pass --corpus a folder of .md notes")
 
 
 def read_corpus(
@@ -150,26 +162,22 @@ def read_corpus(
     ``skip`` holds the index folder: never read as notes. ``follow_links``
     also reads links that lead outside ``root``.
     """
-    if not root.exists():
-        raise CorpusError(f"corpus folder {root} does not exist; pass --corpus DIR or set NOTES_QA_CORPUS")
-    if not root.is_dir():
-        raise CorpusError(f"corpus {root} is not a folder; pass --corpus a folder of .md notes")
+    check_corpus_folder(root)
     skip_real = {Path(os.path.realpath(p)) for p in skip}
     root_real = Path(os.path.realpath(root))
     for folder in skip_real:
         if root_real.is_relative_to(folder):
             same = "is" if root_real == folder else "is inside"
-            raise CorpusError(
-                f"the corpus folder {root} {same} the index folder {folder}; "
-                "pass --index a folder of its own (e.g. --index ./index)"
-            )
+            raise CorpusError(f"the corpus folder {root} {same} the index folder {folder}",
+                              fix="pass --index a folder of its own (e.g. --index ./index)")
     notes: list[NoteFile] = []
     warnings: list[str] = []
     for path in _candidates(root, skip_real, warnings, follow_links):
         rel = path.relative_to(root).as_posix()
-        data = read_note_bytes(path, max_file_bytes)
-        if isinstance(data, str):
-            warnings.append(f"{rel}: {data}")
+        try:
+            data = read_note_bytes(path, max_file_bytes)
+        except SkippedNote as exc:
+            warnings.append(f"{rel}: {exc.message}; skipped")
             continue
         if b"\x00" in data[:8192]:
             warnings.append(f"{rel}: looks binary (NUL bytes); skipped")
@@ -185,5 +193,5 @@ def read_corpus(
         if warnings:
             first = warnings[0].removesuffix("; skipped")
             detail = f" ({len(warnings)} skipped; first {first})" if len(warnings) > 1 else f" ({first})"
-        raise CorpusError(f"no readable notes (.md, .markdown, .txt) in {root}{detail}; add some or pass --corpus DIR")
+        raise CorpusError(f"no readable notes (.md, .markdown, .txt) in {root}{detail}", fix="add some or pass --corpus DIR")
     return Corpus(root, tuple(notes), tuple(warnings))

@@ -96,8 +96,8 @@ class IndexWriteError(IndexFileError):
     carry on without the index being written.
     """
 
-    def __init__(self, message: str, *, reason: str = "") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, fix: str | None = None, reason: str = "") -> None:
+        super().__init__(message, fix=fix)
         self.reason = reason or message
 
 

@@ -10,8 +10,8 @@
       build-.../bm25.*          keyword index (numpy arrays + JSON)
       .lock                     held while a build runs
 
-Every file is checked against the manifest's sha256 before FAISS or numpy reads
-it. Nothing is unpickled and nothing in the folder is executed.
+Every file is checked against the manifest's sha256 (``manifest.py`` reads and
+writes the manifest) before FAISS or numpy reads it. Nothing is unpickled and nothing in the folder is executed.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import IndexFileError, os_reason
+from .errors import REBUILD, IndexFileError, os_reason
 from .fileio import sha256_file
+from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, MAX_JSON_BYTES, Manifest, read_manifest
 from .models import Chunk
 from .safe_read import open_text, read_text
 
@@ -32,25 +33,12 @@ if TYPE_CHECKING:
     from .keyword import KeywordIndex
     from .store import VectorStore
 
-FORMAT = "notes-qa-index"
-FORMAT_VERSION = 1
+__all__ = [
+    "CURRENT", "FORMAT", "FORMAT_VERSION", "MANIFEST", "LineRow", "LoadedIndex", "Manifest", "chunk_to_json",
+    "current_build", "load_index", "read_chunks", "read_line_rows", "read_manifest", "sha256_file", "verify_files",
+]
+
 CURRENT = "current"
-MANIFEST = "manifest.json"
-REBUILD = "rebuild with: notes-qa index --full"
-
-
-def problem(exc: Exception) -> str:
-    """An index error's message without its "rebuild with" advice."""
-    text = str(exc)
-    for advice in (f"; upgrade notes-qa or {REBUILD}", f"; {REBUILD}"):
-        text = text.removesuffix(advice)
-    return text
-
-
-#: manifest.json and lines.json are read whole; a bigger one is not ours.
-MAX_JSON_BYTES = 1 << 30
-
-
 
 
 def current_build(index_root: Path) -> Path | None:
@@ -72,66 +60,24 @@ class LineRow:
 @dataclass(frozen=True)
 class LoadedIndex:
     folder: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     chunks: tuple[Chunk, ...]
     store: VectorStore
     keyword: KeywordIndex
     line_vectors: np.ndarray
     line_rows: tuple[LineRow, ...]
 
-    @property
-    def model(self) -> dict[str, Any]:
-        return dict(self.manifest["model"])
 
-
-def _require(condition: bool, what: str) -> None:
-    if not condition:
-        raise IndexFileError(f"the index manifest is invalid ({what}); {REBUILD}")
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
-    path = folder / MANIFEST
-    try:
-        manifest = json.loads(read_text(path, MAX_JSON_BYTES))
-    except FileNotFoundError as exc:
-        raise IndexFileError(f"the index at {folder} has no manifest.json; {REBUILD}") from exc
-    except OSError as exc:
-        raise IndexFileError(f"the index manifest {path} is unreadable ({os_reason(exc)}); {REBUILD}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IndexFileError(f"the index manifest {path} is unreadable ({exc.__class__.__name__}); {REBUILD}") from exc
-    _require(isinstance(manifest, dict), "not an object")
-    _require(manifest.get("format") == FORMAT, "not a notes-qa index")
-    version = manifest.get("format_version")
-    _require(isinstance(version, int), "format_version")
-    if version > FORMAT_VERSION:
-        raise IndexFileError(
-            f"the index at {folder} has format {version}, newer than this notes-qa reads ({FORMAT_VERSION}); "
-            f"upgrade notes-qa or {REBUILD}"
-        )
-    _require(version == FORMAT_VERSION, "old format_version")
-    model = manifest.get("model")
-    _require(isinstance(model, dict) and isinstance(model.get("dim"), int) and model["dim"] > 0, "model")
-    files = manifest.get("files")
-    _require(isinstance(files, dict) and all(isinstance(v, str) for v in files.values()), "files")
-    for name in files:
-        _require(isinstance(name, str) and "/" not in name and not name.startswith("."), f"file name {name!r}")
-    counts = manifest.get("counts")
-    _require(isinstance(counts, dict) and isinstance(counts.get("chunks"), int), "counts")
-    corpus = manifest.get("corpus")
-    _require(isinstance(corpus, dict) and isinstance(corpus.get("files"), dict), "corpus")
-    _require(isinstance(manifest.get("fingerprint"), str), "fingerprint")
-    return manifest
-
-
-def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
-    for name, expected in manifest["files"].items():
+def verify_files(folder: Path, manifest: Manifest) -> None:
+    """Check every file of the build against the manifest's sha256 (before anything parses it)."""
+    for name, expected in manifest.files.items():
         path = folder / name
         try:
             actual = sha256_file(path)
         except OSError as exc:
-            raise IndexFileError(f"index file {path} is missing or unreadable ({os_reason(exc)}); {REBUILD}") from exc
+            raise IndexFileError(f"index file {path} is missing or unreadable ({os_reason(exc)})", fix=REBUILD) from exc
         if actual != expected:
-            raise IndexFileError(f"index file {path} does not match its checksum (damaged or edited); {REBUILD}")
+            raise IndexFileError(f"index file {path} does not match its checksum (damaged or edited)", fix=REBUILD)
 
 
 def _chunk_from_json(record: Any, number: int) -> Chunk:
@@ -149,10 +95,10 @@ def _chunk_from_json(record: Any, number: int) -> Chunk:
         and all(isinstance(n, int) for n in record.get("lines", []))
     )
     if not ok:
-        raise IndexFileError(f"chunks.jsonl line {number} is not a valid chunk; {REBUILD}")
+        raise IndexFileError(f"chunks.jsonl line {number} is not a valid chunk", fix=REBUILD)
     numbers = tuple(record.get("lines", []))
     if numbers and len(numbers) != record["text"].count("\n") + 1:
-        raise IndexFileError(f"chunks.jsonl line {number} has a line list that does not match its text; {REBUILD}")
+        raise IndexFileError(f"chunks.jsonl line {number} has a line list that does not match its text", fix=REBUILD)
     return Chunk(
         record["id"],
         record["path"],
@@ -185,12 +131,12 @@ def read_chunks(folder: Path) -> tuple[Chunk, ...]:
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise IndexFileError(f"chunks.jsonl line {number} is not JSON; {REBUILD}") from exc
+                    raise IndexFileError(f"chunks.jsonl line {number} is not JSON", fix=REBUILD) from exc
                 chunks.append(_chunk_from_json(record, number))
     except UnicodeDecodeError as exc:
-        raise IndexFileError(f"chunks.jsonl line {number + 1} is not UTF-8; {REBUILD}") from exc
+        raise IndexFileError(f"chunks.jsonl line {number + 1} is not UTF-8", fix=REBUILD) from exc
     except OSError as exc:
-        raise IndexFileError(f"chunks.jsonl in {folder} is unreadable ({os_reason(exc)}); {REBUILD}") from exc
+        raise IndexFileError(f"chunks.jsonl in {folder} is unreadable ({os_reason(exc)})", fix=REBUILD) from exc
     return tuple(chunks)
 
 
@@ -200,7 +146,7 @@ def read_line_rows(folder: Path) -> tuple[LineRow, ...]:
         paths = payload["paths"]
         rows = tuple(LineRow(paths[p], int(n), str(k)) for p, n, k in payload["rows"])
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise IndexFileError(f"lines.json in {folder} is invalid; {REBUILD}") from exc
+        raise IndexFileError(f"lines.json in {folder} is invalid", fix=REBUILD) from exc
     return rows
 
 
@@ -213,33 +159,36 @@ def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
 
     folder = current_build(index_root)
     if folder is None:
-        raise IndexFileError(f"no index at {index_root}; build it with: notes-qa index")
+        raise IndexFileError(f"no index at {index_root}", fix="build it with: notes-qa index")
     manifest = read_manifest(folder)
     verify_files(folder, manifest)
     required = {"chunks.jsonl", "vectors.faiss", "lines.npy", "lines.json", "bm25.vocab.json"}
-    _require(required <= set(manifest["files"]), "file list")
+    if not required <= set(manifest.files):
+        raise IndexFileError("the index manifest is invalid (file list)", fix=REBUILD)
     chunks = read_chunks(folder)
-    dim = int(manifest["model"]["dim"])
-    if len(chunks) != manifest["counts"]["chunks"]:
-        raise IndexFileError(f"chunks.jsonl has {len(chunks)} chunks, the manifest says {manifest['counts']['chunks']}; {REBUILD}")
+    dim = manifest.model.dim
+    if len(chunks) != manifest.counts.chunks:
+        raise IndexFileError(f"chunks.jsonl has {len(chunks)} chunks, the manifest says {manifest.counts.chunks}",
+                             fix=REBUILD)
     try:
         store = VectorStore.load(folder / "vectors.faiss", mmap=mmap)
     except StoreError as exc:
-        raise IndexFileError(f"{str(exc).rstrip('.')}; {REBUILD}") from exc
+        raise IndexFileError(str(exc).rstrip("."), fix=REBUILD) from exc
     if store.ntotal != len(chunks) or store.dim != dim:
         raise IndexFileError(
             f"vectors.faiss holds {store.ntotal} vectors of {store.dim} dimensions, "
-            f"expected {len(chunks)} of {dim}; {REBUILD}"
+            f"expected {len(chunks)} of {dim}",
+            fix=REBUILD,
         )
     keyword = KeywordIndex.load(folder)
     if keyword.num_docs != len(chunks):
-        raise IndexFileError(f"the keyword index does not match the chunks; {REBUILD}")
+        raise IndexFileError("the keyword index does not match the chunks", fix=REBUILD)
     try:
         line_vectors = np.load(folder / "lines.npy", allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise IndexFileError(f"lines.npy in {folder} is unreadable; {REBUILD}") from exc
+        raise IndexFileError(f"lines.npy in {folder} is unreadable", fix=REBUILD) from exc
     line_rows = read_line_rows(folder)
     if line_vectors.dtype != np.float32 or line_vectors.shape != (len(line_rows), dim):
-        raise IndexFileError(f"lines.npy does not match lines.json; {REBUILD}")
+        raise IndexFileError("lines.npy does not match lines.json", fix=REBUILD)
     return LoadedIndex(folder, manifest, chunks, store, keyword, line_vectors, line_rows)
 

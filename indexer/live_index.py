@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from .build import build_index, index_status
 from .corpus import _candidates
-from .errors import IndexFileError, IndexLockedError, IndexWriteError
-from .index_files import current_build, problem
+from .errors import IndexLockedError
+from .index_files import current_build
 
 if TYPE_CHECKING:
+    from .build import BuildReport
     from .embedder import Embedder
     from .model_files import ModelInfo
     from .search import Searcher
@@ -144,24 +145,32 @@ class LiveIndex:
             embedder=self._embedder,
             token_counter=self._token_counter,
             model=self._model,
-            wait_seconds=0.0 if self._opened is not None else 600.0,
+            wait_seconds=self._wait_seconds(),
         )
+        self._built(report)
+
+    def _wait_seconds(self) -> float:
+        """How long a build waits for another run's: not at all when an index is loaded to answer from."""
+        return 0.0 if self._opened is not None else 600.0
+
+    def _built(self, report: BuildReport) -> None:
         for message in report.warnings:
             self._say(message)
         self._say(f"index ready: {report.chunks} chunks, {report.embedded} texts embedded, "
                   f"{report.reused} reused, in {report.seconds:.1f} s")
 
     def _load(self) -> None:
-        from .service import open_searcher
+        from .service import open_or_repair
 
-        try:
-            opened = open_searcher(self.settings, embedder=self._embedder, auto_build=False, spin=self._spin)
-        except (IndexLockedError, IndexWriteError):
-            raise
-        except IndexFileError as exc:  # damaged files are only found on loading: rebuild once
-            self._say(f"the index cannot be used ({problem(exc)}); rebuilding it from {self.settings.corpus_dir}")
-            self._build(full=True, why="damaged")
-            opened = open_searcher(self.settings, embedder=self._embedder, auto_build=False, spin=self._spin)
+        def repairing(why: str) -> None:  # damaged files are only found on loading: rebuilt once
+            self._say(f"the index cannot be used ({why}); rebuilding it from {self.settings.corpus_dir}")
+            self._say("refreshing the index (damaged)")
+
+        opened = open_or_repair(self.settings, embedder=self._embedder, auto_build=False, spin=self._spin,
+                                token_counter=self._token_counter, model=self._model,
+                                wait_seconds=self._wait_seconds(), on_repair=repairing)
+        if opened.built is not None:
+            self._built(opened.built)
         for note in opened.notes:
             self._say(note)
         self._opened = opened

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .corpus import read_note_bytes
+from .corpus import SkippedNote, read_note_bytes
 from .models import Chunk
 
 SAME, MOVED, CHANGED, GONE = "same", "moved", "changed", "gone"
@@ -31,9 +31,10 @@ def locate_line(corpus_dir: Path, chunk: Chunk, line: int, *, max_bytes: int = 1
 
     A line whose text moved is found again: the occurrence nearest the old line wins.
     """
-    data = read_note_bytes(Path(corpus_dir) / chunk.path, max_bytes)
-    if isinstance(data, str):
-        return LineLocation(GONE, None, data.removesuffix("; skipped"))
+    try:
+        data = read_note_bytes(Path(corpus_dir) / chunk.path, max_bytes)
+    except SkippedNote as exc:
+        return LineLocation(GONE, None, exc.message)
     lines = data.decode("utf-8-sig", errors="replace").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     indexed = dict(chunk.numbered_lines()).get(line)
     if indexed is None or not indexed.strip():  # not a line the index holds text for: nothing to compare

@@ -9,9 +9,10 @@ the same sentence the CLI prints.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import NotesQAError, UsageError
+from .index_files import current_build
 from .live_index import LiveIndex
 from .models import SearchFilter, SearchResult
 from .note_reader import NoteLines, read_note_lines
@@ -108,29 +109,27 @@ class NotesTools:
 
     def index_status(self) -> IndexInfo:
         """The index on disk against the notes, as it is now (this does not refresh it)."""
-        from .build import index_encoder, index_status
-        from .index_files import current_build, read_manifest
+        from .build import index_status
+        from .manifest import Manifest, read_manifest
 
         status = index_status(self.settings)
         folder = current_build(self.settings.index_dir)
-        manifest: dict[str, Any] = {}
+        manifest: Manifest | None = None
         if folder is not None:
             try:
                 manifest = read_manifest(folder)
             except NotesQAError:
-                manifest = {}
-        counts = manifest.get("counts", {})
-        model = manifest.get("model", {})
+                manifest = None
         return IndexInfo(
             state=status.state,
             reason=status.reason,
             corpus=str(self.settings.corpus_dir),
             index=str(folder if folder is not None else self.settings.index_dir),
-            notes=counts.get("files"),
-            chunks=counts.get("chunks"),
-            lines=counts.get("lines"),
-            model=model.get("id"),
-            encoder=index_encoder(manifest) if manifest else None,
-            built_at=manifest.get("built_at"),
+            notes=None if manifest is None else manifest.counts.files,
+            chunks=None if manifest is None else manifest.counts.chunks,
+            lines=None if manifest is None else manifest.counts.lines,
+            model=None if manifest is None else manifest.model.id or None,
+            encoder=None if manifest is None else manifest.encoder_variant,
+            built_at=None if manifest is None else manifest.built_at,
             loaded=folder is not None and folder == self.live.loaded_folder,
         )

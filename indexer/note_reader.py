@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .corpus import NOTE_SUFFIXES, read_note_bytes
+from .corpus import NOTE_SUFFIXES, SkippedNote, read_note_bytes
 from .errors import UsageError
 
 #: At most this many lines per call (the bundled notes' longest file has 421).
@@ -44,23 +44,23 @@ def resolve_note(corpus_dir: Path, rel: str) -> tuple[str, Path]:
     if not rel or not rel.strip():
         raise UsageError("give the note's path relative to the corpus, e.g. database.md")
     if "\x00" in rel:
-        raise UsageError("the path holds a NUL character; give the note's path relative to the corpus")
+        raise UsageError("the path holds a NUL character", fix="give the note's path relative to the corpus")
     text = rel.replace("\\", "/")
     pure = PurePosixPath(text)
     if pure.is_absolute():
-        raise UsageError(f"{rel!r} is an absolute path; give the note's path relative to the corpus, e.g. database.md")
+        raise UsageError(f"{rel!r} is an absolute path", fix="give the note's path relative to the corpus, e.g. database.md")
     parts = [p for p in pure.parts if p != "."]
     if ".." in parts:
-        raise UsageError(f"{rel!r} leaves the corpus ('..'); give a note's path relative to the corpus")
+        raise UsageError(f"{rel!r} leaves the corpus ('..')", fix="give a note's path relative to the corpus")
     if not parts or any(p.startswith(".") for p in parts):
-        raise UsageError(f"{rel!r} is a hidden file or folder; only the notes of the corpus can be read")
+        raise UsageError(f"{rel!r} is a hidden file or folder", fix="only the notes of the corpus can be read")
     if not parts[-1].lower().endswith(NOTE_SUFFIXES):
-        raise UsageError(f"{rel!r} is not a note; only {', '.join(NOTE_SUFFIXES)} files of the corpus can be read")
+        raise UsageError(f"{rel!r} is not a note", fix=f"only {', '.join(NOTE_SUFFIXES)} files of the corpus can be read")
     clean = "/".join(parts)
     root = Path(os.path.realpath(corpus_dir))
     target = Path(os.path.realpath(root.joinpath(*parts)))
     if not target.is_relative_to(root):
-        raise UsageError(f"{clean} links outside the corpus; only files inside it can be read")
+        raise UsageError(f"{clean} links outside the corpus", fix="only files inside it can be read")
     return clean, target
 
 
@@ -80,14 +80,13 @@ def read_note_lines(
     if start_line is not None and end_line is not None and end_line < start_line:
         raise UsageError(f"end_line {end_line} is before start_line {start_line}")
     clean, target = resolve_note(corpus_dir, rel)
-    data = read_note_bytes(target, max_file_bytes)
-    if isinstance(data, str):
-        reason = data.removesuffix("; skipped")
-        if not os.path.lexists(target):
-            reason = "no such note"
-        raise UsageError(f"{clean}: {reason}; search_notes gives the paths of the notes")
+    try:
+        data = read_note_bytes(target, max_file_bytes)
+    except SkippedNote as exc:
+        reason = exc.message if os.path.lexists(target) else "no such note"
+        raise UsageError(f"{clean}: {reason}", fix="search_notes gives the paths of the notes") from None
     if b"\x00" in data[:8192]:
-        raise UsageError(f"{clean}: looks binary (NUL bytes); only text notes can be read")
+        raise UsageError(f"{clean}: looks binary (NUL bytes)", fix="only text notes can be read")
     warnings: list[str] = []
     try:
         text = data.decode("utf-8-sig")

@@ -1,26 +1,39 @@
-"""Open a ready-to-use searcher: build or refresh the index if needed, then load it."""
+"""Open a ready-to-use searcher: build or refresh the index if needed, then load it.
+
+:func:`open_or_repair` is the one place that decides what a damaged index gets:
+the CLI (``ask``, ``eval``), the TUI and the MCP server's live index all open
+through it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .build import BuildReport, ProgressFn, build_index, index_status
 from .embedder import Embedder
-from .errors import IndexLockedError, IndexWriteError, ModelError, first_line
+from .errors import REBUILD, IndexFileError, IndexLockedError, IndexWriteError, ModelError, first_line
 from .index_files import load_index
 from .lock import wait_for_build
 from .model_files import ModelInfo, resolve_model
 from .search import Searcher
 from .settings import ENCODERS, Settings
 
+#: Index errors a rebuild cannot cure: another run holds the lock, or the folder cannot be written.
+NOT_REPAIRED: tuple[type[IndexFileError], ...] = (IndexLockedError, IndexWriteError)
+
 
 @dataclass(frozen=True)
 class OpenedSearcher:
+    """A loaded searcher and what the caller should tell the user about opening it."""
+
     searcher: Searcher
-    built: BuildReport | None
-    notes: tuple[str, ...] = ()
+    built: BuildReport | None  # the build made while opening, if any
+    notes: tuple[str, ...] = ()  # warnings to show (a stale index answering, a slower encoder)
+    #: why the index could not be used, when it was rebuilt from the notes for that (``built`` is that build)
+    repaired: str | None = None
 
 
 def _model_for_index(manifest: dict[str, Any], settings: Settings) -> ModelInfo:
@@ -133,7 +146,48 @@ def open_searcher(
     index = load_index(settings.index_dir)
     notes: tuple[str, ...] = ()
     if embedder is None:
-        embedder, notes = query_embedder(index.manifest, settings, spin=spin)
-    elif embedder.dim != index.manifest["model"]["dim"]:
-        raise ModelError("the encoder's dimension does not match the index; rebuild with: notes-qa index --full")
+        # query_embedder still reads the manifest's JSON; it moves to the embedder registry.
+        embedder, notes = query_embedder(index.manifest.to_json(), settings, spin=spin)
+    elif embedder.dim != index.manifest.model.dim:
+        raise ModelError("the encoder's dimension does not match the index", fix=REBUILD)
     return OpenedSearcher(Searcher(index, embedder, warnings=warnings), built, warnings + notes)
+
+
+def open_or_repair(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    auto_build: bool = True,
+    repair: bool = True,
+    progress: ProgressFn | None = None,
+    token_counter: Any = None,
+    model: ModelInfo | None = None,
+    spin: bool = True,
+    wait_seconds: float = 600,
+    on_repair: Callable[[str], None] | None = None,
+) -> OpenedSearcher:
+    """:func:`open_searcher`, and if the index turns out damaged or foreign, rebuild it from the notes.
+
+    A damaged build is only found when its files are checked on loading, so it is
+    rebuilt (in full) after the first attempt to load it fails; ``on_repair`` hears
+    why before the rebuild starts, and ``OpenedSearcher.repaired`` says it after.
+    What a rebuild cannot cure (``NOT_REPAIRED``: a lock held by another run, a
+    folder that cannot be written) and model errors are raised, as is everything
+    without ``repair``. ``wait_seconds``: how long the rebuild waits for another
+    run's build.
+    """
+    try:
+        return open_searcher(settings, embedder=embedder, auto_build=auto_build, progress=progress,
+                             token_counter=token_counter, model=model, spin=spin)
+    except NOT_REPAIRED:
+        raise
+    except IndexFileError as exc:
+        if not repair:
+            raise
+        why = exc.message
+    if on_repair is not None:
+        on_repair(why)
+    report = build_index(settings, full=True, embedder=embedder, token_counter=token_counter, model=model,
+                         progress=progress, wait_seconds=wait_seconds)
+    opened = open_searcher(settings, embedder=embedder, auto_build=False, spin=spin)
+    return OpenedSearcher(opened.searcher, report, opened.notes, repaired=why)

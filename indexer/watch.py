@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
-from .corpus import NOTE_SUFFIXES
+from .corpus import NOTE_SUFFIXES, check_corpus_folder
 from .errors import CorpusError
 
 if TYPE_CHECKING:
@@ -95,10 +95,10 @@ def concerns_notes(root: Path, raw: Iterable[tuple[object, str]], skip: tuple[Pa
 
 def pending_changes(settings: Settings) -> NoteChanges:
     """How the notes now differ from the live index (every note counts as new when there is none)."""
-    from .build import notes_diff
     from .corpus import read_corpus
     from .errors import IndexFileError
-    from .index_files import current_build, read_manifest
+    from .index_files import current_build
+    from .manifest import read_manifest
 
     try:
         hashes = read_corpus(settings.corpus_dir, max_file_bytes=settings.chunker.max_file_bytes,
@@ -112,8 +112,8 @@ def pending_changes(settings: Settings) -> NoteChanges:
         manifest = read_manifest(folder)
     except IndexFileError:
         return NoteChanges(modified=tuple(sorted(hashes)))
-    changed, added, removed = notes_diff(manifest, hashes)
-    return NoteChanges(tuple(added), tuple(changed), tuple(removed))
+    diff = manifest.notes_diff(hashes)
+    return NoteChanges(diff.added, diff.changed, diff.removed)
 
 
 def watch_notes(
@@ -137,10 +137,7 @@ def watch_notes(
     from watchfiles import watch
 
     root = Path(settings.corpus_dir)
-    if not root.exists():
-        raise CorpusError(f"corpus folder {root} does not exist; pass --corpus DIR or set NOTES_QA_CORPUS")
-    if not root.is_dir():
-        raise CorpusError(f"corpus {root} is not a folder; pass --corpus a folder of .md notes")
+    check_corpus_folder(root)
     started = False
     for raw in watch(
         root,

@@ -106,8 +106,8 @@ def run_beir_eval(args: argparse.Namespace) -> int:
         bar.close()
     results: dict[str, Any] = {}
     for mode in _modes(args):
-        runs, latencies = rank_beir(data, index, embedder, mode)
-        results[mode] = {"metrics": score_runs(runs, data.qrels), "latency_ms": latency_summary(latencies)}
+        run = rank_beir(data, index, embedder, mode)
+        results[mode] = {"metrics": score_runs(run.runs, data.qrels), "latency_ms": latency_summary(run.latencies_ms)}
     payload = {
         "dataset": str(args.beir),
         "split": args.split,

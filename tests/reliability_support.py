@@ -138,17 +138,24 @@ def record(case: str, outcome: Outcome) -> None:
             handle.write(json.dumps({"case": case, "code": outcome.code, "message": message}) + "\n")
 
 
+def assert_error_lines(lines: list[str]) -> None:
+    """stderr of a failed run: the error line, then at most the fix on a line of its own."""
+    assert 1 <= len(lines) <= 2 and lines[0].startswith("notes-qa: error: "), lines
+    if len(lines) == 2:
+        assert lines[1].startswith("notes-qa: ") and "error:" not in lines[1], lines
+
+
 def assert_clean_error(outcome: Outcome, code: int, *needles: str, case: str = "") -> None:
-    """One line on stderr naming the problem, the documented exit code, no traceback."""
+    """The error line on stderr naming the problem (and at most its fix, on a line of its own),
+    the documented exit code, no traceback. ``needles`` may be in either line."""
     record(case or " ".join(needles), outcome)
     assert "Traceback" not in outcome.err, outcome.err
     assert outcome.code == code, (outcome.code, outcome.err)
-    assert len(outcome.err_lines) == 1, outcome.err
-    line = outcome.err_lines[0]
-    assert line.startswith("notes-qa: error: "), line
+    assert_error_lines(outcome.err_lines)
+    text = "\n".join(outcome.err_lines)
     for needle in needles:
-        assert needle in line, (needle, line)
-    assert all(ch.isprintable() for ch in line), line
+        assert needle in text, (needle, text)
+    assert all(ch.isprintable() for line in outcome.err_lines for ch in line), outcome.err
 
 
 def assert_ok(outcome: Outcome, *warnings: str, case: str = "") -> None:

@@ -141,8 +141,9 @@ def test_tampered_files_are_refused(notes_settings: Settings, fake_model: ModelI
 
 
 def test_missing_index_is_explained(tmp_path: Path) -> None:
-    with pytest.raises(IndexFileError, match="notes-qa index"):
+    with pytest.raises(IndexFileError, match="no index at") as caught:
         load_index(tmp_path / "nothing")
+    assert caught.value.fix == "build it with: notes-qa index"
 
 
 def test_crowding_neighbouring_chunks_are_dropped(tmp_path: Path, fake_model: ModelInfo) -> None:

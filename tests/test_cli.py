@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
+from .reliability_support import assert_error_lines
 
 pytestmark = pytest.mark.model
 
@@ -103,7 +104,7 @@ def test_bad_input_is_one_line_and_an_exit_code(
     assert done.returncode == code, (done.returncode, done.stderr)
     assert needle in done.stderr
     assert "Traceback" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
+    assert_error_lines(done.stderr.strip().splitlines())
 
 
 def test_batch_with_a_bad_line_names_it(workspace: tuple[Path, dict[str, str]]) -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -189,10 +190,10 @@ def test_beir_pipeline_on_a_tiny_dataset(tmp_path: Path) -> None:
     assert data.warnings == ("1 qrels lines name documents not in corpus.jsonl; ignored",)
     index = beir_index(data, FakeEmbedder(), tmp_path / "cache")
     for mode in ("dense", "keyword", "hybrid"):
-        runs, latencies = rank_beir(data, index, FakeEmbedder(), mode, FusionParams(candidates=2), depth=3)
-        metrics = score_runs(runs, data.qrels)
-        assert metrics["ndcg@10"] == 1.0, (mode, runs)
-        assert len(latencies) == 2
+        run = rank_beir(data, index, FakeEmbedder(), mode, FusionParams(candidates=2), depth=3)
+        metrics = score_runs(run.runs, data.qrels)
+        assert metrics["ndcg@10"] == 1.0, (mode, run.runs)
+        assert len(run.latencies_ms) == 2 and all(ms >= 0 for ms in run.latencies_ms)
 
 
 def test_beir_cache_is_reused_checked_and_rebuilt_when_damaged(tmp_path: Path) -> None:
@@ -217,9 +218,30 @@ def test_beir_cache_is_reused_checked_and_rebuilt_when_damaged(tmp_path: Path) -
     assert not [p for p in (tmp_path / "cache").rglob("*") if ".tmp-" in p.name]
 
 
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [(lambda m: m.update(dim=32), "was made differently"), (lambda m: m.update(documents="3"), "is damaged"),
+     (lambda m: m["files"].update({"../x": "0" * 64}), "does not match its checksum")],
+    ids=["another dimension", "a count that is a string", "a file outside the cache"],
+)
+def test_beir_cache_manifest_is_checked(tmp_path: Path, edit: Any, needle: str) -> None:
+    data = load_beir(make_beir(tmp_path / "beir"))
+    beir_index(data, FakeEmbedder(), tmp_path / "cache")
+    (path,) = (tmp_path / "cache").rglob("manifest.json")
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest))
+    warnings: list[str] = []
+    rebuilt = FakeEmbedder()
+    beir_index(data, rebuilt, tmp_path / "cache", warn=warnings.append)
+    assert rebuilt.texts_embedded == 3 and len(warnings) == 1 and needle in warnings[0], warnings
+    assert json.loads(path.read_text())["dim"] == 64  # made again, as it should be
+
+
 def test_beir_folder_without_qrels_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(EvalError, match="qrels/test.tsv"):
+    with pytest.raises(EvalError, match="has no qrels/ folder") as caught:
         load_beir(make_beir(tmp_path / "beir", qrels=None))
+    assert caught.value.fix == "a BEIR folder needs qrels/test.tsv"
 
 
 @pytest.mark.model

@@ -50,13 +50,13 @@ def test_the_fp32_export_is_fused_and_still_gives_the_reference_vectors(model_ca
 
 def test_index_and_questions_use_the_same_int8_file(int8_index: Settings) -> None:
     index = load_index(int8_index.index_dir)
-    encoder = index.manifest["encoder"]
+    encoder = index.manifest.encoder
     assert encoder["variant"] == "int8" and encoder["build"] == "onnx"
     path = Path(encoder["query"]["file"])
     assert encoder["query"]["variant"] == "int8" and path.name == "model-int8.onnx"
     assert encoder["query"]["sha256"] == sha256_file(path)
 
-    embedder, notes = query_embedder(index.manifest, Settings(cache_dir=int8_index.cache_dir))
+    embedder, notes = query_embedder(index.manifest.to_json(), Settings(cache_dir=int8_index.cache_dir))
     assert isinstance(embedder, OnnxEmbedder) and embedder.variant == "int8" and notes == ()
     # the query path's vectors for the indexed texts are the stored ones
     texts = [c.embed_text() for c in index.chunks]
@@ -80,13 +80,13 @@ def test_a_lost_int8_file_is_made_again_identically(int8_index: Settings) -> Non
     before = sha256_file(path)
     path.unlink()
     assert cached_onnx(model, int8_index.cache_dir, variant="int8") is None
-    embedder, notes = query_embedder(load_index(int8_index.index_dir).manifest, Settings(cache_dir=int8_index.cache_dir))
+    embedder, notes = query_embedder(load_index(int8_index.index_dir).manifest.to_json(), Settings(cache_dir=int8_index.cache_dir))
     assert notes == ("made the int8 query encoder again (it was missing)",)
     assert sha256_file(path) == before and embedder.variant == "int8"
 
 
 def test_an_altered_int8_file_that_cannot_be_matched_is_an_error(int8_index: Settings, tmp_path: Path) -> None:
-    manifest = load_index(int8_index.index_dir).manifest
+    manifest = load_index(int8_index.index_dir).manifest.to_json()
     manifest["encoder"]["query"]["sha256"] = "0" * 64  # as if built from another quantizer version
     with pytest.raises(ModelError, match=r"rebuild with: notes-qa index --full --encoder int8"):
         query_embedder(manifest, Settings(cache_dir=int8_index.cache_dir))

@@ -102,8 +102,9 @@ def test_index_status_describes_the_index(tools: NotesTools) -> None:
 
 def test_a_missing_corpus_is_the_cli_error(notes_settings: Settings, tools: NotesTools) -> None:
     shutil.rmtree(notes_settings.corpus_dir)
-    with pytest.raises(CorpusError, match="does not exist; pass --corpus DIR"):
+    with pytest.raises(CorpusError, match="does not exist") as caught:
         tools.search_notes("S3")
+    assert caught.value.with_fix().endswith("does not exist; pass --corpus DIR or set NOTES_QA_CORPUS")
 
 
 def test_read_note_gives_numbered_lines(tools: NotesTools) -> None:

@@ -178,7 +178,8 @@ def test_fifo_or_device_in_the_index_is_refused_and_repaired(
     plant(live(tmp_path), name, what)
     done = run_cli(tmp_path, "ask", "--no-build", *found, "S3 durability")
     assert done.returncode == EXIT_INDEX and "Traceback" not in done.stderr, done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1 and "rebuild with" in done.stderr, done.stderr
+    error, fix = done.stderr.strip().splitlines()  # the error, then its fix on a line of its own
+    assert error.startswith("notes-qa: error: ") and fix == "notes-qa: rebuild with: notes-qa index --full", done.stderr
     done = run_cli(tmp_path, "index", "--full", *found)
     assert done.returncode == 0, done.stderr
     load_index(tmp_path / "index")

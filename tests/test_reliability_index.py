@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from indexer.build import _clean, build_index
+from indexer.build import build_index
+from indexer.build_folders import clean_builds
 from indexer.errors import EXIT_INDEX, EXIT_MODEL, IndexFileError, IndexLockedError
 from indexer.index_files import CURRENT, current_build, load_index, sha256_file
 from indexer.lock import build_lock
@@ -236,7 +237,7 @@ def test_clean_never_removes_the_live_build(tmp_path: Path) -> None:
     (root / CURRENT).symlink_to("build-1")
     (root / "tmp-5").mkdir()
     (root / ".current-77").symlink_to("build-4")
-    _clean(root, keep=set())
+    clean_builds(root, keep=set())
     assert sorted(p.name for p in root.iterdir()) == ["build-1", "build-3", "build-4", "current"]
 
 

@@ -47,8 +47,8 @@ def test_onnx_and_sentence_transformers_build_the_same_index(tmp_path: Path, mod
     assert st.chunks == onnx.chunks
     np.testing.assert_allclose(st.store.vectors(), onnx.store.vectors(), atol=1e-4)
     np.testing.assert_allclose(st.line_vectors, onnx.line_vectors, atol=1e-4)
-    assert st.manifest["encoder"]["build"] == "sentence-transformers"
-    assert onnx.manifest["encoder"]["query"]["kind"] == "onnx"
+    assert st.manifest.encoder["build"] == "sentence-transformers"
+    assert onnx.manifest.encoder["query"]["kind"] == "onnx"
     for question in QUESTIONS:
         a = Searcher(st, reference).search(question, k=5)
         b = Searcher(onnx, fast).search(question, k=5)
@@ -71,7 +71,7 @@ def test_a_lost_query_encoder_falls_back_and_index_restores_it(
     before = load_index(built_with.index_dir).store.vectors()
 
     emptied = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=tmp_path / "empty-cache")
-    embedder, notes = query_embedder(load_index(emptied.index_dir).manifest, emptied)
+    embedder, notes = query_embedder(load_index(emptied.index_dir).manifest.to_json(), emptied)
     assert embedder.kind == "sentence-transformers"
     assert len(notes) == 1 and "restore it with: notes-qa index" in notes[0]
 
@@ -79,6 +79,6 @@ def test_a_lost_query_encoder_falls_back_and_index_restores_it(
     monkeypatch.setattr("indexer.onnx_encoder.export_onnx", lambda _model_dir, out: shutil.copyfile(record.path, out))
     build_index(emptied, model=model)  # what `notes-qa index` does: export again, reuse every vector
     after = load_index(emptied.index_dir)
-    embedder, notes = query_embedder(after.manifest, emptied)
+    embedder, notes = query_embedder(after.manifest.to_json(), emptied)
     assert embedder.kind == "onnx" and notes == ()
     np.testing.assert_array_equal(after.store.vectors(), before)

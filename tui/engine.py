@@ -70,28 +70,25 @@ class IndexEngine:
 
     def open(self, progress: Progress) -> OpenedSearcher:
         """Load the index, building it first if missing or stale; rebuild it if its files are damaged."""
-        from indexer import errors
-        from indexer.service import open_searcher
+        from dataclasses import replace
+
+        from indexer.service import open_or_repair
 
         if self.embedder is None and needs_model_export(self._settings):
             progress(PREPARING_MODEL, 0, 0)
-        try:
-            return open_searcher(
-                self._settings,
-                embedder=self.embedder,
-                progress=progress,
-                token_counter=self.token_counter,
-                model=self.model,
-            )
-        except errors.IndexFileError as exc:
-            # A damaged build is only found when its files are checked on loading.
-            locked = getattr(errors, "IndexLockedError", None)
-            if locked is not None and isinstance(exc, locked):
-                raise
-            note = f"the index could not be used ({exc}), so it was rebuilt from the notes"
-            return self.rebuild(progress, full=True, notes=(note,))
+        opened = open_or_repair(
+            self._settings,
+            embedder=self.embedder,
+            progress=progress,
+            token_counter=self.token_counter,
+            model=self.model,
+        )
+        if opened.repaired is None:
+            return opened
+        note = f"the index could not be used ({opened.repaired}), so it was rebuilt from the notes"
+        return replace(opened, notes=(note, *opened.notes))
 
-    def rebuild(self, progress: Progress, *, full: bool = False, notes: tuple[str, ...] = ()) -> OpenedSearcher:
+    def rebuild(self, progress: Progress, *, full: bool = False) -> OpenedSearcher:
         """Refresh the index (re-embedding only changed text unless ``full``), then load it."""
         from indexer.build import build_index
         from indexer.service import OpenedSearcher, open_searcher
@@ -106,7 +103,7 @@ class IndexEngine:
             wait_seconds=600,
         )
         opened = open_searcher(self._settings, embedder=self.embedder, auto_build=False)
-        return OpenedSearcher(opened.searcher, report, notes + opened.notes)
+        return OpenedSearcher(opened.searcher, report, opened.notes)
 
     def watch(self, stop: StopFlag) -> Iterator[NoteChanges]:
         from indexer.watch import watch_notes

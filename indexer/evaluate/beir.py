@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EvalError, IndexFileError, IndexWriteError, os_reason
+from ..fileio import sha256_file
 from ..fusion import FusionParams, fuse
-from ..index_files import sha256_file
 from ..safe_read import open_binary, read_bytes
 from .jsonl import json_object
 from .metrics import mean, mrr_at, ndcg_at, percentile, recall_at
@@ -40,7 +40,7 @@ class BeirData:
 
 def _jsonl(path: Path, what: str) -> list[dict[str, Any]]:
     if not path.is_file():
-        raise EvalError(f"{path.parent} has no {path.name}; a BEIR folder needs corpus.jsonl, queries.jsonl, qrels/")
+        raise EvalError(f"{path.parent} has no {path.name}", fix="a BEIR folder needs corpus.jsonl, queries.jsonl, qrels/")
     records = []
     for number, line in _lines(path):
         if not line.strip():
@@ -74,8 +74,8 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
     if not qrels_path.is_file():
         splits = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
         if not splits:
-            raise EvalError(f"{folder} has no qrels/ folder of judgements; a BEIR folder needs qrels/{split}.tsv")
-        raise EvalError(f"{folder} has no qrels/{split}.tsv; pass --split with one of: {', '.join(splits)}")
+            raise EvalError(f"{folder} has no qrels/ folder of judgements", fix=f"a BEIR folder needs qrels/{split}.tsv")
+        raise EvalError(f"{folder} has no qrels/{split}.tsv", fix=f"pass --split with one of: {', '.join(splits)}")
     warnings = []
     docs = _jsonl(folder / "corpus.jsonl", "document")
     first: dict[str, dict[str, Any]] = {}
@@ -123,7 +123,8 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
         warnings.append(f"{unknown_queries} qrels lines name queries not in queries.jsonl; ignored")
     if not qrels:
         why = ", ".join(w.removesuffix("; ignored") for w in warnings) or "no judgement lines"
-        raise EvalError(f"{qrels_path} has no usable judgements ({why}); check its ids against corpus.jsonl and queries.jsonl")
+        raise EvalError(f"{qrels_path} has no usable judgements ({why})",
+                        fix="check its ids against corpus.jsonl and queries.jsonl")
     digest = hashlib.sha256()
     for name in ("corpus.jsonl", "queries.jsonl"):
         digest.update(f"{name}:".encode())
@@ -140,6 +141,38 @@ class BeirIndex:
 
 
 _CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class CacheManifest:
+    """``manifest.json`` of a cached BEIR index: how it was made, and the sha256 of each file."""
+
+    documents: int
+    dim: int
+    model: str
+    encoder: str  # the encoder variant (fp32 for caches made before the setting)
+    files: dict[str, str]
+    format: int = _CACHE_FORMAT
+
+    @classmethod
+    def from_json(cls, raw: Any) -> CacheManifest:
+        """The manifest, or ``ValueError`` when it is not one."""
+        if not isinstance(raw, dict):
+            raise ValueError("not an object")
+        files = raw.get("files")
+        if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+            raise ValueError("files")
+        fields = (raw.get("format"), raw.get("documents"), raw.get("dim"))
+        if not all(isinstance(x, int) for x in fields) or not isinstance(raw.get("model"), str):
+            raise ValueError("fields")
+        encoder = raw.get("encoder", "fp32")
+        if not isinstance(encoder, str):
+            raise ValueError("encoder")
+        return cls(raw["documents"], raw["dim"], raw["model"], encoder, dict(files), raw["format"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": self.format, "documents": self.documents, "dim": self.dim, "model": self.model,
+                "encoder": self.encoder, "files": dict(self.files)}
 
 
 def beir_index(
@@ -174,8 +207,8 @@ def beir_index(
         vectors = np.load(folder / "vectors.npy", allow_pickle=False)
     except OSError as exc:
         raise IndexWriteError(
-            f"cannot write the BEIR index cache in {root} ({os_reason(exc)}); "
-            "pass --index a writable folder (or set NOTES_QA_CACHE to one)"
+            f"cannot write the BEIR index cache in {root} ({os_reason(exc)})",
+            fix="pass --index a writable folder (or set NOTES_QA_CACHE to one)",
         ) from exc
     return BeirIndex(vectors, KeywordIndex.load(folder))
 
@@ -187,18 +220,14 @@ def _cache_is_usable(folder: Path, data: BeirData, embedder: Embedder) -> bool:
         return False
     problem = f"the cached BEIR index in {folder} is damaged"
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        files = manifest["files"]
-        expected = (
-            manifest["format"], manifest["documents"], manifest["dim"], manifest["model"], manifest.get("encoder", "fp32")
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        manifest = CacheManifest.from_json(json.loads(manifest_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
         raise IndexFileError(problem) from exc
-    wanted = (_CACHE_FORMAT, len(data.doc_ids), embedder.dim, embedder.model_id, embedder.variant)
-    if expected != wanted or not isinstance(files, dict):
+    wanted = CacheManifest(len(data.doc_ids), embedder.dim, embedder.model_id, embedder.variant, manifest.files)
+    if manifest != wanted:
         raise IndexFileError(f"the cached BEIR index in {folder} was made differently")
-    for name, digest in files.items():
-        path = folder / str(name)
+    for name, digest in manifest.files.items():
+        path = folder / name
         if "/" in str(name) or not path.is_file() or sha256_file(path) != digest:
             raise IndexFileError(f"{problem} ({name} does not match its checksum)")
     return True
@@ -228,15 +257,9 @@ def _build_cache(
                 progress("embedding", min(start + batch, len(data.doc_texts)), len(data.doc_texts))
         vectors = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, embedder.dim), np.float32)
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
-        manifest = {
-            "format": _CACHE_FORMAT,
-            "documents": len(data.doc_ids),
-            "dim": embedder.dim,
-            "model": embedder.model_id,
-            "encoder": embedder.variant,
-            "files": {p.name: sha256_file(p) for p in sorted(tmp.iterdir())},
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+        manifest = CacheManifest(len(data.doc_ids), embedder.dim, embedder.model_id, embedder.variant, files)
+        (tmp / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=2), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
     except BaseException:
@@ -244,9 +267,17 @@ def _build_cache(
         raise
 
 
+@dataclass(frozen=True)
+class BeirRun:
+    """What :func:`rank_beir` found: each judged query's ranked document ids, and its latency."""
+
+    runs: dict[str, list[str]]  # query id -> document ids, best first (the input of ``score_runs``)
+    latencies_ms: tuple[float, ...]  # per query, in query id order, the query's share of embedding included
+
+
 def rank_beir(
     data: BeirData, index: BeirIndex, embedder: Embedder, mode: str, fusion: FusionParams = FusionParams(), depth: int = 100
-) -> tuple[dict[str, list[str]], list[float]]:
+) -> BeirRun:
     """The top ``depth`` documents of each judged query, ranked as ``notes-qa ask`` ranks chunks
     (same :func:`~indexer.fusion.fuse`), and each query's latency in ms."""
     import numpy as np
@@ -273,7 +304,7 @@ def rank_beir(
         top = top[np.lexsort((top, -scores[top]))]
         runs[qid] = [data.doc_ids[i] for i in top]
         latencies.append((time.perf_counter() - t0 + (embed_seconds if qvecs is not None else 0)) * 1000)
-    return runs, latencies
+    return BeirRun(runs, tuple(latencies))
 
 
 def score_runs(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
@@ -285,5 +316,5 @@ def score_runs(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> 
     }
 
 
-def latency_summary(latencies: list[float]) -> dict[str, float]:
+def latency_summary(latencies: Sequence[float]) -> dict[str, float]:
     return {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3)}

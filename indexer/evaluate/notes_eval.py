@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..search import Searcher
@@ -38,12 +38,14 @@ class QuestionOutcome:
     match: str | None = None  # the search's confidence flag: good, weak or none
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModeReport:
+    """The scores of one mode (see :func:`summarize`); built once, whole."""
+
     mode: str
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-    by_style: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
-    latency_ms: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, dict[str, float]]  # level -> metric -> value
+    by_style: dict[str, dict[str, dict[str, float]]]  # style -> level (and "count") -> metric -> value
+    latency_ms: dict[str, float]  # p50, p95
 
 
 def _scores(outcomes: Sequence[QuestionOutcome], relevant_counts: dict[str, int], k: int) -> dict[str, dict[str, float]]:
@@ -108,15 +110,13 @@ def evaluate_mode(searcher: Searcher, questions: Sequence[Question], mode: str, 
 def summarize(
     outcomes: Sequence[QuestionOutcome], relevant_counts: dict[str, int], mode: str, k: int = 10
 ) -> ModeReport:
-    report = ModeReport(mode)
-    report.metrics = _scores(outcomes, relevant_counts, k)
-    styles = sorted({o.style for o in outcomes if o.style})
-    for style in styles:
-        report.by_style[style] = _scores([o for o in outcomes if o.style == style], relevant_counts, k)
-        report.by_style[style]["count"] = {"questions": float(sum(1 for o in outcomes if o.style == style))}
+    by_style: dict[str, dict[str, dict[str, float]]] = {}
+    for style in sorted({o.style for o in outcomes if o.style}):
+        of_style = [o for o in outcomes if o.style == style]
+        by_style[style] = {**_scores(of_style, relevant_counts, k), "count": {"questions": float(len(of_style))}}
     latencies = [o.seconds * 1000 for o in outcomes]
-    report.latency_ms = {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3)}
-    return report
+    latency_ms = {"p50": round(percentile(latencies, 50), 3), "p95": round(percentile(latencies, 95), 3)}
+    return ModeReport(mode, _scores(outcomes, relevant_counts, k), by_style, latency_ms)
 
 
 def missing_evidence(searcher: Searcher, questions: Sequence[Question]) -> list[str]:

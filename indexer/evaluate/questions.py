@@ -67,10 +67,10 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
     try:
         # stat before opening: opening a FIFO would block until something writes to it
         if not stat.S_ISREG(os.stat(path).st_mode):
-            raise EvalError(f"{path} is not a regular file; give a JSONL questions file")
+            raise EvalError(f"{path} is not a regular file", fix="give a JSONL questions file")
         handle = path.open("rb")
     except OSError as exc:
-        raise EvalError(f"cannot read the questions file {path} ({os_reason(exc)}); check the path") from exc
+        raise EvalError(f"cannot read the questions file {path} ({os_reason(exc)})", fix="check the path") from exc
     with handle:
         number = 0
         while True:
@@ -107,7 +107,7 @@ def load_questions(path: Path) -> list[Question]:
         if not line.strip():
             continue
         if len(questions) >= MAX_QUESTIONS:
-            raise EvalError(f"{path} holds more than {MAX_QUESTIONS} questions; split it")
+            raise EvalError(f"{path} holds more than {MAX_QUESTIONS} questions", fix="split it")
         record = json_object(path, number, line)
         qid, question = record.get("id"), record.get("question")
         if not isinstance(qid, (str, int)) or str(qid) == "":

@@ -1,0 +1,36 @@
+"""What a build takes from the previous one, and the reason it gives when it takes nothing."""
+
+from __future__ import annotations
+
+from indexer.build import build_index
+from indexer.index_files import current_build, load_index
+from indexer.model_files import ModelInfo
+from indexer.reuse import reusable_vectors, text_key
+from indexer.settings import Settings
+
+from .fakes import FakeEmbedder, WordCounter
+
+
+def test_reasons_for_embedding_everything_again(notes_settings: Settings, fake_model: ModelInfo) -> None:
+    assert reusable_vectors(None, "fp", "fp32").reason == "no previous index"
+    assert reusable_vectors(None, "fp", "fp32", full=True).reason == "no previous index"
+    build_index(notes_settings, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    folder = current_build(notes_settings.index_dir)
+    assert folder is not None
+    fp = load_index(notes_settings.index_dir).manifest.fingerprint
+
+    same = reusable_vectors(folder, fp, "fp32")
+    index = load_index(notes_settings.index_dir)
+    assert same.reason == "incremental" and len(same.vectors) >= len(index.chunks)
+    assert (same.vectors[text_key(index.chunks[0].embed_text())] == index.store.vectors()[0]).all()
+    full = reusable_vectors(folder, fp, "fp32", full=True)
+    assert (full.vectors, full.reason) == ({}, "full rebuild (--full)")
+    assert reusable_vectors(folder, "other", "fp32").reason == "the model or chunker settings changed: full rebuild"
+
+    with (folder / "lines.json").open("a") as handle:
+        handle.write(" ")
+    for damaged in (reusable_vectors(folder, fp, "fp32"), reusable_vectors(folder, fp, "fp32", full=True)):
+        assert damaged.vectors == {}
+        # the index error's message without its fix: the build is that fix
+        assert damaged.reason == f"the previous index is unusable (index file {folder / 'lines.json'} does not match " \
+                                 "its checksum (damaged or edited)): full rebuild"
