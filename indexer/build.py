@@ -18,7 +18,8 @@ from . import __version__
 from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
 from .corpus import Corpus, read_corpus
 from .disk import Disk
-from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, first_line, os_reason
+from .embedder_factory import choice_for, embedder_for_build
+from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
 from .index_files import (
     CURRENT,
     FORMAT,
@@ -206,42 +207,6 @@ def _full_reason(folder: Path | None) -> str:
     return "full rebuild (--full)"
 
 
-def default_embedder(
-    model: ModelInfo, cache_dir: Path, encoder: str = "fp32", notes: list[str] | None = None
-) -> Embedder:
-    """The ONNX encoder of ``encoder``'s variant, made (and verified) if needed.
-
-    For fp32, sentence-transformers gives the same vectors, so it stands in when
-    no export can be made (saying why in ``notes``); int8 has no stand-in, so
-    that is an error.
-    """
-    from .embedder import OnnxEmbedder, SentenceTransformerEmbedder
-    from .encoder_cache import cached_onnx, ensure_onnx
-
-    record = cached_onnx(model, cache_dir, variant=encoder)
-    if record is None:
-        try:
-            record = ensure_onnx(model, cache_dir, encoder)
-        except Exception as exc:  # export is an optimisation: fall back to the reference encoder
-            if encoder == "fp32":
-                if notes is not None:
-                    notes.append(f"cannot make the fast encoder in {cache_dir} ({os_reason(exc)}); "
-                                 "embedding with sentence-transformers (slower); check NOTES_QA_CACHE")
-                return SentenceTransformerEmbedder(model)
-            raise ModelError(f"cannot make the {encoder} encoder ({first_line(exc)}); use --encoder fp32") from exc
-    return OnnxEmbedder(model, record.path, variant=encoder)
-
-
-def _query_encoder_record(embedder: Embedder, model: ModelInfo, cache_dir: Path) -> dict[str, Any]:
-    if embedder.kind == "onnx":
-        from .encoder_cache import cached_onnx
-
-        record = cached_onnx(model, cache_dir, check_hash=False, variant=embedder.variant)
-        if record is not None:
-            return record.to_json()
-    return {"kind": embedder.kind, "variant": embedder.variant}
-
-
 def _embed(
     embedder: Embedder, texts: list[str], cache: dict[str, np.ndarray], progress: ProgressFn | None, model: ModelInfo
 ) -> tuple[np.ndarray, int, int]:
@@ -253,11 +218,12 @@ def _embed(
     batch = 256
     for start in range(0, len(todo), batch):
         part = todo[start : start + batch]
-        vectors = embedder.embed([t for _, t in part])
+        vectors = embedder.embed_documents([t for _, t in part])
         if vectors.shape != (len(part), model.dim):  # before anything is written: an index ask could not read
             raise ModelError(
                 f"the model at {model.path} gives vectors of shape {tuple(vectors.shape[1:])} but its configuration "
-                f"says {model.dim} dimensions (check 1_Pooling/config.json); fix the model folder or pass --model another"
+                f"says {model.dim} dimensions (check 1_Pooling/config.json)",
+                fix="fix the model folder or pass --model another",
             )
         for (key, _), vector in zip(part, vectors):
             cache[key] = vector
@@ -381,7 +347,7 @@ def build_index(
         _clean(index_root, keep=set())
         previous = current_build(index_root)
         if embedder is not None:
-            encoder = embedder.variant
+            encoder = embedder.precision
         else:
             encoder = settings.encoder or _previous_encoder(previous) or "fp32"
         fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
@@ -407,7 +373,7 @@ def build_index(
                 progress("chunking", done, len(corpus.notes))
         lines = snippet_lines(chunks, texts)
         if embedder is None:
-            embedder = default_embedder(model, settings.cache_dir, encoder, notes=warnings)
+            embedder = embedder_for_build(model, settings.cache_dir, encoder, notes=warnings)
         if embedder.dim != model.dim:
             raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
         all_texts = [c.embed_text() for c in chunks] + [t for _, _, t in lines]
@@ -432,11 +398,7 @@ def build_index(
                     "dim": model.dim,
                     "max_tokens": model.max_tokens,
                 },
-                "encoder": {
-                    "variant": embedder.variant,
-                    "build": embedder.kind,
-                    "query": _query_encoder_record(embedder, model, settings.cache_dir),
-                },
+                "encoder": choice_for(embedder, model, settings.cache_dir).to_json(),
                 "chunker": settings.chunker.to_json(),
                 "keyword": keyword.to_json(),
                 "fingerprint": fp,
@@ -472,7 +434,7 @@ def build_index(
         seconds=time.perf_counter() - started,
         full=full or not cache,
         reason=reason,
-        encoder=embedder.kind,
+        encoder=embedder.backend,
         warnings=tuple(warnings),
-        variant=embedder.variant,
+        variant=embedder.precision,
     )

@@ -160,7 +160,7 @@ def beir_index(
 
     from ..keyword import KeywordIndex
 
-    name = embedder.model_id.replace("/", "_") + ("" if embedder.variant == "fp32" else f"-{embedder.variant}")
+    name = embedder.model_id.replace("/", "_") + ("" if embedder.precision == "fp32" else f"-{embedder.precision}")
     folder = root / data.fingerprint / name
     try:
         usable = _cache_is_usable(folder, data, embedder)
@@ -194,7 +194,7 @@ def _cache_is_usable(folder: Path, data: BeirData, embedder: Embedder) -> bool:
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexFileError(problem) from exc
-    wanted = (_CACHE_FORMAT, len(data.doc_ids), embedder.dim, embedder.model_id, embedder.variant)
+    wanted = (_CACHE_FORMAT, len(data.doc_ids), embedder.dim, embedder.model_id, embedder.precision)
     if expected != wanted or not isinstance(files, dict):
         raise IndexFileError(f"the cached BEIR index in {folder} was made differently")
     for name, digest in files.items():
@@ -223,7 +223,7 @@ def _build_cache(
         parts = []
         batch = 256
         for start in range(0, len(data.doc_texts), batch):
-            parts.append(embedder.embed(list(data.doc_texts[start : start + batch])))
+            parts.append(embedder.embed_documents(list(data.doc_texts[start : start + batch])))
             if progress:
                 progress("embedding", min(start + batch, len(data.doc_texts)), len(data.doc_texts))
         vectors = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, embedder.dim), np.float32)
@@ -233,7 +233,7 @@ def _build_cache(
             "documents": len(data.doc_ids),
             "dim": embedder.dim,
             "model": embedder.model_id,
-            "encoder": embedder.variant,
+            "encoder": embedder.precision,
             "files": {p.name: sha256_file(p) for p in sorted(tmp.iterdir())},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -253,7 +253,7 @@ def rank_beir(
 
     qids = sorted(data.qrels)
     started = time.perf_counter()
-    qvecs = embedder.embed([data.queries[q] for q in qids]) if mode != "keyword" else None
+    qvecs = embedder.embed_queries([data.queries[q] for q in qids]) if mode != "keyword" else None
     embed_seconds = (time.perf_counter() - started) / max(1, len(qids))
     runs: dict[str, list[str]] = {}
     latencies: list[float] = []
