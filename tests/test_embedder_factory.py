@@ -187,3 +187,10 @@ def test_model_config_refuses_a_bad_max_seq_length(tmp_path: Path) -> None:
     (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": "long"}))
     with pytest.raises(ModelError, match="invalid max_seq_length"):
         read_model_config(folder)
+
+
+def test_choosing_an_embedder_imports_no_model_library() -> None:
+    from .test_import_light import HEAVY, loaded_after
+
+    modules = loaded_after("import indexer.embedder_factory, indexer.model_config, indexer.encoder_cache")
+    assert not {m.split(".")[0] for m in modules} & {*HEAVY, "numpy", "tokenizers", "onnx"}
