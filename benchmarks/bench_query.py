@@ -130,17 +130,17 @@ def main() -> int:
         **{k: round(statistics.median(r[k] for r in rounds), 3) for k in ("p50", "p95", "p99")},
         "questions": len(questions), "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rounds],
     }
-    results["encoder"] = f"{searcher.embedder.kind} {searcher.embedder.variant}"
+    results["encoder"] = f"{searcher.embedder.backend} {searcher.embedder.precision}"
     # The same searches with the question vectors computed beforehand: what the pipeline costs
     # beyond the encoder (FAISS + BM25 + fusion + snippets).
     real = searcher.embedder
-    vectors = {q: real.embed([q]) for q in questions}
+    vectors = {q: real.embed_query(q) for q in questions}
 
     class Precomputed:
-        kind, dim, variant = real.kind, real.dim, real.variant
+        backend, dim, precision = real.backend, real.dim, real.precision
 
-        def embed(self, texts: list[str]) -> object:
-            return vectors[texts[0]]
+        def embed_query(self, text: str) -> object:
+            return vectors[text]
 
     searcher.embedder = Precomputed()  # type: ignore[assignment]
     rest: list[float] = []
@@ -164,7 +164,7 @@ def main() -> int:
     torch_ms: list[float] = []
     block = 24  # alternate in blocks: torch's OpenMP threads keep spinning a while after each call
     for first in range(0, len(questions), block):
-        for encode, sink in ((lambda q: searcher.embedder.embed([q]), onnx_ms), (lambda q: model.encode([q]), torch_ms)):
+        for encode, sink in ((lambda q: searcher.embedder.embed_query(q), onnx_ms), (lambda q: model.encode([q]), torch_ms)):
             part = questions[first : first + block]
             for q in part[:2]:  # settle after the switch, untimed
                 encode(q)

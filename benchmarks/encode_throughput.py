@@ -228,12 +228,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     st = SentenceTransformer(str(model_dir), device="cpu")
     fp32 = OnnxEmbedder(model, fp32_path)
-    int8 = OnnxEmbedder(model, int8_path, variant="int8")
+    int8 = OnnxEmbedder(model, int8_path, precision="int8")
     bs = args.batch_size
     encoders: dict[str, Encode] = {
         "sentence_transformers": lambda t: np.asarray(st.encode(t, batch_size=bs, normalize_embeddings=True)),
-        "onnx_fp32": lambda t: fp32.embed(t),
-        "onnx_int8": lambda t: int8.embed(t),
+        "onnx_fp32": lambda t: fp32.embed_documents(t),
+        "onnx_int8": lambda t: int8.embed_documents(t),
     }
     for encode in encoders.values():
         encode(texts[:8])  # warm-up

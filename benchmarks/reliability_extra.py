@@ -1,4 +1,4 @@
-"""Issue 12 cases that need a patched file system or encoder (F3, F13, F15, EncoderError), in-process.
+"""Issue 12 cases that need a patched file system or encoder (F3, F13, F15, ModelError mid-build), in-process.
 
 Runs the real CLI (``notes_qa_cli.main``) with the fake model, and prints one line per case. Point
 PYTHONPATH at another checkout (and run from it) to see what older code did::
@@ -22,13 +22,14 @@ import numpy as np
 
 import indexer.build
 import indexer.lock
+from indexer.embedder_factory import register_backend
 from indexer.encoder_cache import EXPORT_VERSION, _stamp, cached_onnx, encoder_dir
+from indexer.errors import ModelError
 from indexer.index_files import sha256_file
 from indexer.model_files import ModelInfo
-from indexer.onnx_encoder import EncoderError
 from notes_qa_cli.main import main
 from tests.conftest import SMALL_NOTES, write_notes
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeBackend, FakeEmbedder
 from tests.reliability_support import fake_model_info, use_fake_model
 
 
@@ -61,14 +62,14 @@ def encoder_altered_in_place(folder: Path) -> str:
 
 
 class WrongDimension(FakeEmbedder):
-    def embed(self, texts: Any) -> np.ndarray:
-        vectors = super().embed(texts)[:, :32]
+    def _encode(self, texts: Any) -> np.ndarray:
+        vectors = super()._encode(texts)[:, :32]
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
 
 class Failing(FakeEmbedder):
-    def embed(self, texts: Any) -> np.ndarray:
-        raise EncoderError("onnxruntime failed to run the model: out of memory.")
+    def _encode(self, texts: Any) -> np.ndarray:
+        raise ModelError("onnxruntime failed to run the model: out of memory.")
 
 
 def main_cases() -> None:
@@ -99,11 +100,11 @@ def main_cases() -> None:
     setattr(indexer.build, "_write_build", disk_full)  # noqa: B010
     print("F15 ask, notes changed, disk full:", run("ask", *args, "S3 durability"))
     setattr(indexer.build, "_write_build", real_write)  # noqa: B010
-    setattr(indexer.build, "default_embedder", lambda info, *a, **k: WrongDimension(info.dim))  # noqa: B010
+    register_backend("fake", FakeBackend(WrongDimension), for_builds=True)
     print("F13 index, encoder gives 32-d, config says 64:", run("index", "--full", *args))
     print("F13 then ask --no-build:", run("ask", "--no-build", *args, "S3 durability"))
-    setattr(indexer.build, "default_embedder", lambda info, *a, **k: Failing(info.dim))  # noqa: B010
-    print("EncoderError mid-build:", run("index", "--full", *args))
+    register_backend("fake", FakeBackend(Failing), for_builds=True)
+    print("ModelError mid-build:", run("index", "--full", *args))
 
 
 if __name__ == "__main__":

@@ -10,14 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .build_folders import clean_builds, swap_in
 from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
 from .corpus import Corpus, read_corpus
 from .disk import Disk
-from .errors import IndexFileError, IndexWriteError, ModelError, first_line, os_reason
+from .embedder_factory import choice_for, embedder_for_build
+from .errors import IndexFileError, IndexWriteError, ModelError, os_reason
 from .fileio import sha256_file
 from .index_files import chunk_to_json, current_build
 from .keyword import KeywordParams, build_keyword_index
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from .embedder import Embedder
 
-__all__ = ["BuildReport", "IndexStatus", "LineText", "build_index", "default_embedder", "fingerprint", "index_encoder",
+__all__ = ["BuildReport", "IndexStatus", "LineText", "build_index", "fingerprint", "index_encoder",
            "index_status", "snippet_lines", "text_key"]
 
 #: progress(stage, done, total)
@@ -131,40 +132,6 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
     return IndexStatus("fresh", "up to date")
 
 
-def default_embedder(
-    model: ModelInfo, cache_dir: Path, encoder: str = "fp32", notes: list[str] | None = None
-) -> Embedder:
-    """The ONNX encoder of ``encoder``'s variant, made (and verified) if needed.
-
-    For fp32, sentence-transformers gives the same vectors, so it stands in when
-    no export can be made (saying why in ``notes``); int8 has no stand-in, so
-    that is an error.
-    """
-    from .embedder import OnnxEmbedder, SentenceTransformerEmbedder
-    from .encoder_cache import cached_onnx, ensure_onnx
-
-    record = cached_onnx(model, cache_dir, variant=encoder)
-    if record is None:
-        try:
-            record = ensure_onnx(model, cache_dir, encoder)
-        except Exception as exc:  # export is an optimisation: fall back to the reference encoder
-            if encoder == "fp32":
-                if notes is not None:
-                    notes.append(f"cannot make the fast encoder in {cache_dir} ({os_reason(exc)}); "
-                                 "embedding with sentence-transformers (slower); check NOTES_QA_CACHE")
-                return SentenceTransformerEmbedder(model)
-            raise ModelError(f"cannot make the {encoder} encoder ({first_line(exc)}); use --encoder fp32") from exc
-    return OnnxEmbedder(model, record.path, variant=encoder)
-
-
-def _query_encoder_record(embedder: Embedder, model: ModelInfo, cache_dir: Path) -> dict[str, Any]:
-    if embedder.kind == "onnx":
-        from .encoder_cache import cached_onnx
-
-        record = cached_onnx(model, cache_dir, check_hash=False, variant=embedder.variant)
-        if record is not None:
-            return record.to_json()
-    return {"kind": embedder.kind, "variant": embedder.variant}
 
 
 def _embed(
@@ -178,11 +145,12 @@ def _embed(
     batch = 256
     for start in range(0, len(todo), batch):
         part = todo[start : start + batch]
-        vectors = embedder.embed([t for _, t in part])
+        vectors = embedder.embed_documents([t for _, t in part])
         if vectors.shape != (len(part), model.dim):  # before anything is written: an index ask could not read
             raise ModelError(
                 f"the model at {model.path} gives vectors of shape {tuple(vectors.shape[1:])} but its configuration "
-                f"says {model.dim} dimensions (check 1_Pooling/config.json); fix the model folder or pass --model another"
+                f"says {model.dim} dimensions (check 1_Pooling/config.json)",
+                fix="fix the model folder or pass --model another",
             )
         for (key, _), vector in zip(part, vectors):
             cache[key] = vector
@@ -263,7 +231,7 @@ def build_index(
         clean_builds(index_root, keep=set())
         previous = current_build(index_root)
         # The encoder: the one given, else the one asked for, else the previous build's.
-        encoder = embedder.variant if embedder is not None else settings.encoder or previous_encoder(previous) or "fp32"
+        encoder = embedder.precision if embedder is not None else settings.encoder or previous_encoder(previous) or "fp32"
         fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
         reuse = reusable_vectors(previous, fp, encoder, full=full)
         cache, reason = reuse.vectors, reuse.reason
@@ -284,7 +252,7 @@ def build_index(
                 progress("chunking", done, len(corpus.notes))
         lines = snippet_lines(chunks, texts)
         if embedder is None:
-            embedder = default_embedder(model, settings.cache_dir, encoder, notes=warnings)
+            embedder = embedder_for_build(model, settings.cache_dir, encoder, notes=warnings)
         if embedder.dim != model.dim:
             raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
         all_texts = [c.embed_text() for c in chunks] + [line.text for line in lines]
@@ -302,11 +270,7 @@ def build_index(
                 counts=Counts(files=len(corpus.notes), chunks=len(chunks), lines=len(lines)),
                 notes={n.rel: NoteRecord(n.sha256, n.size) for n in corpus.notes},
                 files={},  # with the store spec, once the files are written (_write_build)
-                encoder={
-                    "variant": embedder.variant,
-                    "build": embedder.kind,
-                    "query": _query_encoder_record(embedder, model, settings.cache_dir),
-                },
+                encoder=choice_for(embedder, model, settings.cache_dir),
                 chunker=settings.chunker,
                 keyword=keyword,
                 corpus_path=str(Path(settings.corpus_dir).resolve()),
@@ -339,7 +303,7 @@ def build_index(
         seconds=time.perf_counter() - started,
         full=full or not cache,
         reason=reason,
-        encoder=embedder.kind,
+        encoder=embedder.backend,
         warnings=tuple(warnings),
-        variant=embedder.variant,
+        variant=embedder.precision,
     )

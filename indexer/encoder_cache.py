@@ -1,6 +1,6 @@
 """ONNX exports of models, kept in the cache folder, keyed by model fingerprint.
 
-Two variants per model:
+Two precisions per model:
 - ``fp32``: the transformer exported with torch (and fused by onnxruntime),
   verified against sentence-transformers before it is used: the same vectors;
 - ``int8``: a dynamically quantized copy of the fp32 file (about 2x faster,
@@ -15,11 +15,11 @@ can be trusted), and a file that fails is made again by the next build.
 from __future__ import annotations
 
 import json
-import os
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from .index_files import sha256_file
+from .fileio import atomic_write_text, sha256_file
 from .model_files import ModelInfo
 from .safe_read import read_text
 
@@ -29,23 +29,25 @@ EXPORT_VERSION = 2
 _FILES = {"fp32": ("model.onnx", "encoder.json"), "int8": ("model-int8.onnx", "encoder-int8.json")}
 
 
+#: The precisions an ONNX file comes in.
+PRECISIONS = tuple(_FILES)
+
+
 @dataclass(frozen=True)
-class EncoderRecord:
-    kind: str  # "onnx"
+class OnnxFile:
+    """A verified ONNX file of one precision, and its sha256 (recorded in the index it builds)."""
+
     path: Path
     sha256: str
-    variant: str = "fp32"
-
-    def to_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "variant": self.variant, "file": str(self.path), "sha256": self.sha256}
+    precision: str = "fp32"
 
 
 def encoder_dir(model: ModelInfo, cache_dir: Path) -> Path:
     return cache_dir / "encoders" / model.fingerprint[:32]
 
 
-def encoder_file(model: ModelInfo, cache_dir: Path, variant: str = "fp32") -> Path:
-    return encoder_dir(model, cache_dir) / _FILES[variant][0]
+def encoder_file(model: ModelInfo, cache_dir: Path, precision: str = "fp32") -> Path:
+    return encoder_dir(model, cache_dir) / _FILES[precision][0]
 
 
 def _stamp(path: Path) -> list[int]:
@@ -68,16 +70,16 @@ def _verified_sha256(path: Path) -> str:
 
 
 def cached_onnx(
-    model: ModelInfo, cache_dir: Path, *, check_hash: bool = True, variant: str = "fp32"
-) -> EncoderRecord | None:
-    """The verified file of this variant for this model, or None if there is none (or it was altered).
+    model: ModelInfo, cache_dir: Path, *, check_hash: bool = True, precision: str = "fp32"
+) -> OnnxFile | None:
+    """The verified file of this precision for this model, or None if there is none (or it was altered).
 
     The file's sha256 is computed once per process (``check_hash``; about 0.2 s
     for 90 MB) and compared with the record; ``check_hash=False`` is only for
     reading the record of a file this process has just verified.
     """
     folder = encoder_dir(model, cache_dir)
-    file_name, record_name = _FILES[variant]
+    file_name, record_name = _FILES[precision]
     onnx_path = folder / file_name
     try:
         record = json.loads(read_text(folder / record_name, 1_000_000))
@@ -91,40 +93,36 @@ def cached_onnx(
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return EncoderRecord("onnx", onnx_path, expected, variant)
+    return OnnxFile(onnx_path, expected, precision)
 
 
 def _write_record(path: Path, record: dict[str, object]) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:  # a read-only cache still works, it is just hashed every time
-        tmp.unlink(missing_ok=True)
+    with suppress(OSError):  # a read-only cache still works, it is just hashed every time
+        atomic_write_text(path, json.dumps(record, indent=2))
 
 
-def ensure_onnx(model: ModelInfo, cache_dir: Path, variant: str = "fp32") -> EncoderRecord:
-    """Return the verified file of ``variant``, making it if there is none.
+def ensure_onnx(model: ModelInfo, cache_dir: Path, precision: str = "fp32") -> OnnxFile:
+    """Return the verified file of ``precision``, making it if there is none.
 
     fp32 is exported with torch and verified against sentence-transformers;
     int8 is quantized from the fp32 file (no torch needed once that exists).
     """
-    if variant not in _FILES:
-        raise ValueError(f"unknown encoder variant {variant!r}")
-    found = cached_onnx(model, cache_dir, variant=variant)
+    if precision not in _FILES:
+        raise ValueError(f"unknown encoder precision {precision!r}")
+    found = cached_onnx(model, cache_dir, precision=precision)
     if found is not None:
         return found
     folder = encoder_dir(model, cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    file_name, record_name = _FILES[variant]
+    file_name, record_name = _FILES[precision]
     onnx_path = folder / file_name
-    if variant == "fp32":
-        from .onnx_encoder import export_onnx
+    if precision == "fp32":
+        from .onnx_export import export_onnx
 
         export_onnx(model.path, onnx_path)  # verifies against sentence-transformers
         source = None
     else:
-        from .onnx_encoder import quantize_onnx
+        from .onnx_export import quantize_onnx
 
         source = ensure_onnx(model, cache_dir, "fp32")
         quantize_onnx(source.path, onnx_path)
@@ -133,7 +131,7 @@ def ensure_onnx(model: ModelInfo, cache_dir: Path, variant: str = "fp32") -> Enc
         "model_fingerprint": model.fingerprint,
         "model_path": str(model.path),
         "export": EXPORT_VERSION,
-        "variant": variant,
+        "variant": precision,  # the key older caches wrote
         "sha256": digest,
         "size": onnx_path.stat().st_size,
         "stamp": _stamp(onnx_path),
@@ -141,4 +139,4 @@ def ensure_onnx(model: ModelInfo, cache_dir: Path, variant: str = "fp32") -> Enc
     if source is not None:
         record["quantized_from_sha256"] = source.sha256
     _write_record(folder / record_name, record)
-    return EncoderRecord("onnx", onnx_path, digest, variant)
+    return OnnxFile(onnx_path, digest, precision)

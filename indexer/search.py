@@ -120,7 +120,7 @@ class Searcher:
         if self.size == 0:
             return SearchResult(query, mode, (), time.perf_counter() - started, warnings=self.warnings)
         # The question's vector ranks chunks (dense, hybrid) and picks snippet lines (all modes).
-        qv = self.embedder.embed([query])[0]
+        qv = self.embedder.embed_query(query)
         line_cos = self.index.line_vectors @ qv if len(self.index.line_vectors) else np.zeros(0, dtype=np.float32)
         allowed = self.allowed(filters)
         scores, dense, keyword = self._rank(query, mode, qv if mode != "keyword" else None, line_cos, allowed)

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .build import BuildReport, ProgressFn, build_index, index_status
 from .embedder import Embedder
-from .errors import REBUILD, IndexFileError, IndexLockedError, IndexWriteError, ModelError, first_line
+from .embedder_factory import query_embedder
+from .errors import REBUILD, IndexFileError, IndexLockedError, IndexWriteError, ModelError
 from .index_files import load_index
 from .lock import wait_for_build
-from .model_files import ModelInfo, resolve_model
+from .model_files import ModelInfo
 from .search import Searcher
-from .settings import ENCODERS, Settings
+from .settings import Settings
 
 #: Index errors a rebuild cannot cure: another run holds the lock, or the folder cannot be written.
 NOT_REPAIRED: tuple[type[IndexFileError], ...] = (IndexLockedError, IndexWriteError)
@@ -34,62 +34,6 @@ class OpenedSearcher:
     notes: tuple[str, ...] = ()  # warnings to show (a stale index answering, a slower encoder)
     #: why the index could not be used, when it was rebuilt from the notes for that (``built`` is that build)
     repaired: str | None = None
-
-
-def _model_for_index(manifest: dict[str, Any], settings: Settings) -> ModelInfo:
-    if settings.model_dir is not None:
-        return resolve_model(settings.model_dir)
-    path = Path(str(manifest["model"].get("path", "")))
-    if path.is_dir():
-        try:
-            model = resolve_model(path)
-            if model.fingerprint == manifest["model"].get("fingerprint"):
-                return model
-        except ModelError:
-            pass
-    return resolve_model(None)
-
-
-def query_embedder(manifest: dict[str, Any], settings: Settings, *, spin: bool = True) -> tuple[Embedder, tuple[str, ...]]:
-    """The encoder the index says to use for questions, checked before use (``spin``: see ``OnnxEncoder``)."""
-    from .embedder import OnnxEmbedder, SentenceTransformerEmbedder
-    from .encoder_cache import cached_onnx
-
-    model = _model_for_index(manifest, settings)
-    if model.fingerprint != manifest["model"].get("fingerprint"):
-        raise ModelError(
-            f"the index was built with model {manifest['model'].get('id')} but {model.model_id} is at hand; "
-            "rebuild with: notes-qa index --full"
-        )
-    query = manifest.get("encoder", {}).get("query", {})
-    if not isinstance(query, dict) or query.get("kind") != "onnx":
-        return SentenceTransformerEmbedder(model), ()
-    variant = str(query.get("variant", "fp32"))
-    if variant not in ENCODERS:
-        raise ModelError(f"the index names an unknown encoder {variant!r}; rebuild with: notes-qa index --full")
-    record = cached_onnx(model, settings.cache_dir, variant=variant)
-    if record is not None and record.sha256 == query.get("sha256"):
-        return OnnxEmbedder(model, record.path, variant=variant, spin=spin), ()
-    if variant == "fp32":
-        note = "the fast query encoder is missing or altered; using sentence-transformers (slower); restore it with: notes-qa index"
-        return SentenceTransformerEmbedder(model), (note,)
-    # Quantizing is deterministic: make the file again and use it if it is the same one.
-    from .encoder_cache import ensure_onnx
-
-    try:
-        record = ensure_onnx(model, settings.cache_dir, variant)
-    except Exception as exc:
-        raise ModelError(
-            f"the {variant} encoder this index was built with is missing and cannot be made again "
-            f"({first_line(exc)}); "
-            f"rebuild with: notes-qa index --full --encoder fp32"
-        ) from exc
-    if record.sha256 != query.get("sha256"):
-        raise ModelError(
-            f"the {variant} encoder this index was built with is missing or altered, and a new one differs; "
-            f"rebuild with: notes-qa index --full --encoder {variant}"
-        )
-    return OnnxEmbedder(model, record.path, variant=variant, spin=spin), (f"made the {variant} query encoder again (it was missing)",)
 
 
 def _refresh(
@@ -146,8 +90,8 @@ def open_searcher(
     index = load_index(settings.index_dir)
     notes: tuple[str, ...] = ()
     if embedder is None:
-        # query_embedder still reads the manifest's JSON; it moves to the embedder registry.
-        embedder, notes = query_embedder(index.manifest.to_json(), settings, spin=spin)
+        embedder, notes = query_embedder(index.manifest.model, index.manifest.encoder, settings.model_dir,
+                                         settings.cache_dir, spin=spin)
     elif embedder.dim != index.manifest.model.dim:
         raise ModelError("the encoder's dimension does not match the index", fix=REBUILD)
     return OpenedSearcher(Searcher(index, embedder, warnings=warnings), built, warnings + notes)

@@ -87,7 +87,7 @@ def run_notes_eval(args: argparse.Namespace) -> int:
 
 
 def run_beir_eval(args: argparse.Namespace) -> int:
-    from indexer.build import default_embedder
+    from indexer.embedder_factory import embedder_for_build
     from indexer.evaluate.beir import beir_index, latency_summary, load_beir, rank_beir, score_runs
     from indexer.model_files import resolve_model
 
@@ -96,7 +96,7 @@ def run_beir_eval(args: argparse.Namespace) -> int:
     for message in data.warnings:
         warn(message)
     model = resolve_model(settings.model_dir)
-    embedder = default_embedder(model, settings.cache_dir, settings.encoder or "fp32")
+    embedder = embedder_for_build(model, settings.cache_dir, settings.encoder or "fp32")
     bar = ProgressBar()
     try:
         # --index names where the dataset's index is cached; by default under $NOTES_QA_CACHE.
@@ -114,8 +114,8 @@ def run_beir_eval(args: argparse.Namespace) -> int:
         "documents": len(data.doc_ids),
         "queries": len(data.qrels),
         "model": model.model_id,
-        "encoder": embedder.kind,
-        "variant": embedder.variant,
+        "encoder": embedder.backend,
+        "variant": embedder.precision,
     }
     if args.json:
         if len(results) == 1:
@@ -125,7 +125,7 @@ def run_beir_eval(args: argparse.Namespace) -> int:
         print(json.dumps(payload))
         return 0
     print(f"{safe_text(f'{args.beir} ({args.split})', keep_newlines=False)}: {len(data.doc_ids)} documents, "
-          f"{len(data.qrels)} queries, {model.model_id}, {embedder.variant} encoder")
+          f"{len(data.qrels)} queries, {model.model_id}, {embedder.precision} encoder")
     rows = [[mode, *[f"{r['metrics'][n]:.4f}" for n in ("ndcg@10", "recall@100", "mrr@10")],
              f"{r['latency_ms']['p50']:.2f}"] for mode, r in results.items()]
     print(_table(["mode", "nDCG@10", "Recall@100", "MRR@10", "p50 ms"], rows))

@@ -29,7 +29,8 @@ class _Builder:
         self._embedder: Embedder | None = None
 
     def build(self) -> BuildReport:
-        from indexer.build import build_index, default_embedder, index_encoder
+        from indexer.build import build_index, index_encoder
+        from indexer.embedder_factory import embedder_for_build
         from indexer.index_files import current_build, read_manifest
         from indexer.model_files import resolve_model
         from indexer.tokens import HFTokenCounter
@@ -42,8 +43,8 @@ class _Builder:
                 variant = index_encoder(read_manifest(folder)) if folder is not None else "fp32"
             except NotesQAError:
                 variant = "fp32"
-        if self._embedder is None or self._embedder.variant != variant:
-            self._embedder = default_embedder(model, self.settings.cache_dir, variant)
+        if self._embedder is None or self._embedder.precision != variant:
+            self._embedder = embedder_for_build(model, self.settings.cache_dir, variant)
         return build_index(self.settings, embedder=self._embedder, token_counter=HFTokenCounter(model.tokenizer_json),
                            model=model, wait_seconds=600)
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from indexer import embedder_factory
 from indexer.model_files import ModelInfo
 from indexer.settings import ChunkerSettings, Settings
 
@@ -31,6 +33,14 @@ SMALL_NOTES = {
     "- Memcached is multi-threaded and non persistent\n",
     "storage.md": "# Storage\n\n## S3\n\n- durable (99.999999999%)\n- pre-signed URL gives temporary access to one object\n",
 }
+
+
+@pytest.fixture(autouse=True)
+def _embedder_backends() -> Iterator[None]:
+    """Undo the embedder backends a test registers (``register_backend``), so the next test sees the built-in ones."""
+    saved = embedder_factory.saved_backends()
+    yield
+    embedder_factory.restore_backends(saved)
 
 
 @pytest.fixture

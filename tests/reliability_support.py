@@ -7,8 +7,10 @@ through :class:`tests.checkpoints.Helper`, which aims at phases the process repo
     python -m tests.reliability_support build CORPUS INDEX [--full] [--pause-at PHASE] ...
     python -m tests.reliability_support cli [--pause-at PHASE] ... -- index --corpus ...
 
-The fakes are swapped in by patching module attributes here, in the test
-process only: production code has no switch (flag or variable) for them.
+The fake embedder is registered as the embedder backend builds use (and the one
+indexes built by it name); the fake model and token counter are swapped in by
+patching module attributes. Both happen in the test process only: production code
+has no switch (flag or variable) for them.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from indexer.embedder import Embedder, EmbedderChoice
+from indexer.embedder_factory import register_backend
 from indexer.model_files import ModelInfo
 
 from . import checkpoints
 from .checkpoints import checkpoint
-from .fakes import FakeEmbedder, WordCounter
+from .fakes import FakeBackend, FakeEmbedder, WordCounter
 
 FAKE_FINGERPRINT = "f" * 64
 
@@ -40,22 +44,29 @@ def fake_model_info(folder: Path, dim: int = 64, fingerprint: str = FAKE_FINGERP
 class ReportingFakeEmbedder(FakeEmbedder):
     """The fake embedder, reporting each batch as the phase ``embed`` (see ``tests.checkpoints``)."""
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
         checkpoint("embed")
-        return super().embed(texts)
+        return super()._encode(texts)
 
 
-def _loaded_query_embedder(info: ModelInfo, *_: Any, **__: Any) -> ReportingFakeEmbedder:
-    """The query embedder, after the phase ``load model``.
+class ReportingFakeBackend(FakeBackend):
+    """Builds get the reporting fake; questions get it after the phase ``load model``.
 
     A Ctrl+C there ends as ``ImportError: initialization failed``: what onnxruntime's
     C extension raises when Ctrl+C lands while it initialises (seen in F7).
     """
-    try:
-        checkpoint("load model")
-    except KeyboardInterrupt as exc:
-        raise ImportError("initialization failed") from exc
-    return ReportingFakeEmbedder(info.dim)
+
+    def __init__(self) -> None:
+        super().__init__(ReportingFakeEmbedder)
+
+    def for_index(
+        self, choice: EmbedderChoice, model: ModelInfo, cache_dir: Path, *, spin: bool
+    ) -> tuple[Embedder, tuple[str, ...]]:
+        try:
+            checkpoint("load model")
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+        return super().for_index(choice, model, cache_dir, spin=spin)
 
 
 def use_fake_model(setattr: Any, model: ModelInfo) -> None:
@@ -64,28 +75,24 @@ def use_fake_model(setattr: Any, model: ModelInfo) -> None:
     ``setattr`` is ``monkeypatch.setattr`` in tests (undone after each test),
     or the builtin ``setattr`` in a throw-away subprocess. ``--model DIR`` still
     goes through the real model check, so "not a model" errors stay real.
+    The fake backend is registered for builds and for the indexes they make
+    (``tests/conftest.py`` restores the built-in backends after each test); the
+    real ``query_embedder`` runs, model checks included.
     """
     import indexer.build
-    import indexer.embedder
+    import indexer.embedder_factory
     import indexer.model_files
-    import indexer.service
 
     real_resolve = indexer.model_files.resolve_model
 
     def resolve(model_dir: Path | None) -> ModelInfo:
         return model if model_dir is None else real_resolve(model_dir)
 
-    def embedder(info: ModelInfo, *_: Any, **__: Any) -> ReportingFakeEmbedder:
-        return ReportingFakeEmbedder(info.dim)
-
     setattr(indexer.model_files, "resolve_model", resolve)
     setattr(indexer.build, "resolve_model", resolve)
-    setattr(indexer.service, "resolve_model", resolve)
-    setattr(indexer.build, "default_embedder", embedder)
+    setattr(indexer.embedder_factory, "resolve_model", resolve)
     setattr(indexer.build, "HFTokenCounter", lambda _path: WordCounter())
-    # The query side: the real query_embedder runs (model checks included) and
-    # gets the fake where it would load sentence-transformers.
-    setattr(indexer.embedder, "SentenceTransformerEmbedder", _loaded_query_embedder)
+    register_backend("fake", ReportingFakeBackend(), for_builds=True)
 
 
 @dataclass(frozen=True)

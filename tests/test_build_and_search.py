@@ -117,7 +117,7 @@ def test_previous_build_answers_until_the_new_one_is_complete(notes_settings: Se
     before = current_build(notes_settings.index_dir)
 
     class Boom(FakeEmbedder):
-        def embed(self, texts):  # type: ignore[no-untyped-def]
+        def _encode(self, texts):  # type: ignore[no-untyped-def]
             raise KeyboardInterrupt
 
     (notes_settings.corpus_dir / "new.md").write_text("# New\n- fresh text\n")

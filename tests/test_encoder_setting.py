@@ -24,9 +24,9 @@ from .test_build_and_search import build
 
 
 class FakeInt8Embedder(FakeEmbedder):
-    """The fake encoder standing in for a quantized one: other vectors, other variant."""
+    """The fake encoder standing in for a quantized one: other vectors, other precision."""
 
-    variant = "int8"
+    precision = "int8"
 
 
 def test_fp32_keeps_its_fingerprint_and_int8_changes_it() -> None:

@@ -214,7 +214,7 @@ def test_beir_cache_is_reused_checked_and_rebuilt_when_damaged(tmp_path: Path) -
     index = beir_index(data, rebuilt, tmp_path / "cache", warn=warnings.append)
     assert rebuilt.texts_embedded == 3
     assert len(warnings) == 1 and "vectors.npy does not match its checksum" in warnings[0]
-    np.testing.assert_array_equal(index.vectors, FakeEmbedder().embed(list(data.doc_texts)))
+    np.testing.assert_array_equal(index.vectors, FakeEmbedder().embed_documents(list(data.doc_texts)))
     assert not [p for p in (tmp_path / "cache").rglob("*") if ".tmp-" in p.name]
 
 

@@ -1,4 +1,5 @@
-"""OnnxEncoder (indexer/onnx_encoder.py) against sentence-transformers, on the real bundled model."""
+"""OnnxEncoder (indexer/onnx_encoder.py) and its export (indexer/onnx_export.py) against sentence-transformers,
+on the real bundled model."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import numpy as np
 import pytest
 
 from indexer.encoder_cache import ensure_onnx
+from indexer.errors import ModelError
 from indexer.model_files import resolve_model
-from indexer.onnx_encoder import VERIFY_TEXTS, EncoderError, OnnxEncoder
+from indexer.onnx_encoder import OnnxEncoder
+from indexer.onnx_export import VERIFY_TEXTS
 
 from .conftest import ROOT
 
@@ -125,32 +128,32 @@ def test_encoding_does_not_import_torch(onnx_path: Path, model_dir: Path) -> Non
     assert result == {"shape": [1, 384], "heavy": []}
 
 
-def test_corrupt_onnx_file_raises_encoder_error(tmp_path: Path, model_dir: Path) -> None:
+def test_corrupt_onnx_file_raises_model_error(tmp_path: Path, model_dir: Path) -> None:
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"this is not an onnx model" * 100)
-    with pytest.raises(EncoderError):
+    with pytest.raises(ModelError):
         OnnxEncoder(bad, model_dir)
 
 
-def test_truncated_onnx_file_raises_encoder_error(tmp_path: Path, model_dir: Path, onnx_path: Path) -> None:
+def test_truncated_onnx_file_raises_model_error(tmp_path: Path, model_dir: Path, onnx_path: Path) -> None:
     bad = tmp_path / "half.onnx"
     bad.write_bytes(onnx_path.read_bytes()[: onnx_path.stat().st_size // 2])
-    with pytest.raises(EncoderError):
+    with pytest.raises(ModelError):
         OnnxEncoder(bad, model_dir)
 
 
-def test_missing_onnx_file_raises_encoder_error(tmp_path: Path, model_dir: Path) -> None:
-    with pytest.raises(EncoderError, match="does not exist"):
+def test_missing_onnx_file_raises_model_error(tmp_path: Path, model_dir: Path) -> None:
+    with pytest.raises(ModelError, match="does not exist"):
         OnnxEncoder(tmp_path / "nope.onnx", model_dir)
 
 
-def test_missing_tokenizer_raises_encoder_error(tmp_path: Path, onnx_path: Path) -> None:
-    with pytest.raises(EncoderError):
+def test_missing_tokenizer_raises_model_error(tmp_path: Path, onnx_path: Path) -> None:
+    with pytest.raises(ModelError):
         OnnxEncoder(onnx_path, tmp_path)
 
 
 def test_quantized_model_is_close(onnx_path: Path, model_dir: Path, encoder: OnnxEncoder, tmp_path: Path) -> None:
-    from indexer.onnx_encoder import quantize_onnx
+    from indexer.onnx_export import quantize_onnx
 
     q_path = tmp_path / "model-int8.onnx"
     quantize_onnx(onnx_path, q_path)

@@ -24,17 +24,17 @@ import pytest
 
 from indexer.build import build_index
 from indexer.chunker import MAX_LINE_CHARS, chunk_document
+from indexer.embedder_factory import embedder_for_build, register_backend
 from indexer.encoder_cache import EXPORT_VERSION, _stamp, cached_onnx, encoder_dir, ensure_onnx
 from indexer.errors import EXIT_CORPUS, EXIT_EVAL, EXIT_INDEX, EXIT_MODEL, ModelError, NotesQAError
 from indexer.evaluate.beir import load_beir
 from indexer.index_files import CURRENT, current_build, load_index, sha256_file
 from indexer.model_files import ModelInfo, resolve_model
-from indexer.onnx_encoder import EncoderError
 from indexer.settings import ChunkerSettings, Settings
 
 from .checkpoints import Helper
 from .conftest import ROOT, SMALL_NOTES, write_notes
-from .fakes import FakeEmbedder, WordCounter
+from .fakes import FakeBackend, FakeEmbedder, WordCounter
 from .reliability_support import FakeCLI, assert_clean_error, assert_ok, fake_model_info
 
 
@@ -301,7 +301,7 @@ def alter_in_place(path: Path, payload: bytes) -> None:
 def test_encoder_altered_in_place_with_its_mtime_restored_is_refused_and_made_again(
     fake_model: ModelInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: bytes
 ) -> None:
-    import indexer.onnx_encoder
+    import indexer.onnx_export
 
     cache = tmp_path / "cache"
     onnx = plant_encoder(fake_model, cache, b"graph" * 100)
@@ -314,7 +314,7 @@ def test_encoder_altered_in_place_with_its_mtime_restored_is_refused_and_made_ag
         made.append(out_path)
         out_path.write_bytes(b"fresh" * 100)
 
-    monkeypatch.setattr(indexer.onnx_encoder, "export_onnx", export)
+    monkeypatch.setattr(indexer.onnx_export, "export_onnx", export)
     record = ensure_onnx(fake_model, cache)  # what every build calls: the damaged file is made again
     assert made == [onnx] and onnx.read_bytes() == b"fresh" * 100 and record.sha256 == sha256_file(onnx)
 
@@ -352,15 +352,15 @@ def test_beir_cache_that_is_a_file(cli: FakeCLI, tmp_path: Path, monkeypatch: py
     assert_clean_error(done, EXIT_INDEX, "Not a directory", case="eval: --beir with NOTES_QA_CACHE a file")
 
 
-# --------------------------------------------------------------------------- F13, EncoderError: the model
+# --------------------------------------------------------------------------- F13, ModelError: the model
 
 
 class WrongDimension(FakeEmbedder):
     """Says 64 dimensions (the model's config) but gives 32, as a pooling config that disagrees would."""
 
 
-    def embed(self, texts: Any) -> np.ndarray:
-        vectors = super().embed(texts)[:, :32]
+    def _encode(self, texts: Any) -> np.ndarray:
+        vectors = super()._encode(texts)[:, :32]
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
 
@@ -384,14 +384,12 @@ def test_pooling_with_two_modes_doubles_the_dimension(tmp_path: Path) -> None:
 
 
 def test_encoder_failing_mid_build_is_one_line(cli: FakeCLI, notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import indexer.build
-
     class Failing(FakeEmbedder):
-        def embed(self, texts: Any) -> np.ndarray:
-            raise EncoderError("onnxruntime failed to run the model: out of memory.")
+        def _encode(self, texts: Any) -> np.ndarray:
+            raise ModelError("onnxruntime failed to run the model: out of memory.")
 
-    monkeypatch.setattr(indexer.build, "default_embedder", lambda info, *a, **k: Failing(info.dim))
-    assert issubclass(EncoderError, NotesQAError)
+    register_backend("fake", FakeBackend(Failing), for_builds=True)
+    assert issubclass(ModelError, NotesQAError)
     done = cli("index", "--corpus", str(notes), "--index", str(tmp_path / "index"))
     assert_clean_error(done, EXIT_MODEL, "onnxruntime failed to run the model", case="index: encoder fails mid-build")
 
@@ -409,10 +407,8 @@ def test_fifo_as_questions_or_beir_file_is_refused(notes: Path, tmp_path: Path) 
 
 
 def test_cache_that_cannot_be_written_is_said_not_silent(tmp_path: Path) -> None:
-    from indexer.build import default_embedder
-
     (tmp_path / "afile").write_text("x")
     notes: list[str] = []
-    embedder = default_embedder(fake_model_info(tmp_path), tmp_path / "afile", "fp32", notes=notes)
-    assert embedder.kind == "sentence-transformers"  # same vectors, slower
+    embedder = embedder_for_build(fake_model_info(tmp_path), tmp_path / "afile", "fp32", notes=notes)
+    assert embedder.backend == "sentence-transformers"  # same vectors, slower
     assert len(notes) == 1 and "(Not a directory)" in notes[0] and "sentence-transformers" in notes[0], notes

@@ -59,7 +59,7 @@ def test_onnx_and_sentence_transformers_build_the_same_index(tmp_path: Path, mod
 def test_a_lost_query_encoder_falls_back_and_index_restores_it(
     tmp_path: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from indexer.service import query_embedder
+    from .test_int8_encoder import questions_embedder
 
     model = resolve_model(None)
     record = ensure_onnx(model, model_cache)
@@ -71,14 +71,14 @@ def test_a_lost_query_encoder_falls_back_and_index_restores_it(
     before = load_index(built_with.index_dir).store.vectors()
 
     emptied = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=tmp_path / "empty-cache")
-    embedder, notes = query_embedder(load_index(emptied.index_dir).manifest.to_json(), emptied)
-    assert embedder.kind == "sentence-transformers"
+    embedder, notes = questions_embedder(load_index(emptied.index_dir).manifest, emptied)
+    assert embedder.backend == "sentence-transformers"
     assert len(notes) == 1 and "restore it with: notes-qa index" in notes[0]
 
     # One export per test session: the export itself is tested in test_onnx_encoder; here the session's stands in.
-    monkeypatch.setattr("indexer.onnx_encoder.export_onnx", lambda _model_dir, out: shutil.copyfile(record.path, out))
+    monkeypatch.setattr("indexer.onnx_export.export_onnx", lambda _model_dir, out: shutil.copyfile(record.path, out))
     build_index(emptied, model=model)  # what `notes-qa index` does: export again, reuse every vector
     after = load_index(emptied.index_dir)
-    embedder, notes = query_embedder(after.manifest.to_json(), emptied)
-    assert embedder.kind == "onnx" and notes == ()
+    embedder, notes = questions_embedder(after.manifest, emptied)
+    assert embedder.backend == "onnx" and notes == ()
     np.testing.assert_array_equal(after.store.vectors(), before)

@@ -193,7 +193,7 @@ def beir_index(
 
     from ..keyword import KeywordIndex
 
-    name = embedder.model_id.replace("/", "_") + ("" if embedder.variant == "fp32" else f"-{embedder.variant}")
+    name = embedder.model_id.replace("/", "_") + ("" if embedder.precision == "fp32" else f"-{embedder.precision}")
     folder = root / data.fingerprint / name
     try:
         usable = _cache_is_usable(folder, data, embedder)
@@ -223,7 +223,7 @@ def _cache_is_usable(folder: Path, data: BeirData, embedder: Embedder) -> bool:
         manifest = CacheManifest.from_json(json.loads(manifest_path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise IndexFileError(problem) from exc
-    wanted = CacheManifest(len(data.doc_ids), embedder.dim, embedder.model_id, embedder.variant, manifest.files)
+    wanted = CacheManifest(len(data.doc_ids), embedder.dim, embedder.model_id, embedder.precision, manifest.files)
     if manifest != wanted:
         raise IndexFileError(f"the cached BEIR index in {folder} was made differently")
     for name, digest in manifest.files.items():
@@ -252,13 +252,13 @@ def _build_cache(
         parts = []
         batch = 256
         for start in range(0, len(data.doc_texts), batch):
-            parts.append(embedder.embed(list(data.doc_texts[start : start + batch])))
+            parts.append(embedder.embed_documents(list(data.doc_texts[start : start + batch])))
             if progress:
                 progress("embedding", min(start + batch, len(data.doc_texts)), len(data.doc_texts))
         vectors = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, embedder.dim), np.float32)
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
-        manifest = CacheManifest(len(data.doc_ids), embedder.dim, embedder.model_id, embedder.variant, files)
+        manifest = CacheManifest(len(data.doc_ids), embedder.dim, embedder.model_id, embedder.precision, files)
         (tmp / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=2), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
@@ -284,7 +284,7 @@ def rank_beir(
 
     qids = sorted(data.qrels)
     started = time.perf_counter()
-    qvecs = embedder.embed([data.queries[q] for q in qids]) if mode != "keyword" else None
+    qvecs = embedder.embed_queries([data.queries[q] for q in qids]) if mode != "keyword" else None
     embed_seconds = (time.perf_counter() - started) / max(1, len(qids))
     runs: dict[str, list[str]] = {}
     latencies: list[float] = []
