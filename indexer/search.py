@@ -74,9 +74,8 @@ class Searcher:
         n = self.size
         scores = np.full(n, -1.0, dtype=np.float32)
         take = n if n <= 20_000 else min(n, max(self.fusion.candidates, 1000))
-        values, ids = self.index.store.search(qv[None, :], take)
-        valid = ids[0] >= 0
-        scores[ids[0][valid]] = values[0][valid]
+        found = self.index.store.search(qv[None, :], take).for_query(0)
+        scores[found.ids] = found.scores
         weight = self.fusion.line_weight
         if weight > 0 and len(line_cos) and len(self._flat_rows):
             best_line = np.maximum.reduceat(line_cos[self._flat_rows], self._offsets)
