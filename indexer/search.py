@@ -245,7 +245,7 @@ class Searcher:
         import numpy as np
 
         pool = self._pool(query, mode, qv, allowed)
-        ids, keyword = pool.ids, pool.keyword.copy()
+        ids, keyword = pool.ids, pool.keyword
         dense = self._dense(ids, pool.cosines, lines) if mode != "keyword" else np.zeros(len(ids), dtype=np.float32)
         if allowed is not None:  # filters apply before ranking: the rest never competes
             dropped = ~allowed[ids]
@@ -272,7 +272,8 @@ class Searcher:
             return SearchResult(query, mode, (), time.perf_counter() - started, warnings=self.warnings)
         # The question's vector ranks chunks (dense, hybrid) and picks snippet lines (all modes).
         qv = self.embedder.embed([query])[0]
-        lines = _LineCosines(self.line_vectors, qv, full=self.size <= EXACT_CHUNKS)
+        # Every line's cosine when every chunk competes by its best line; else only the lines asked about.
+        lines = _LineCosines(self.line_vectors, qv, full=mode != "keyword" and self.size <= EXACT_CHUNKS)
         ranked = self._rank(query, mode, qv, lines, self.allowed(filters))
         scores = ranked.scores
         stems = query_stems(query)
