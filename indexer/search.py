@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 MODES = ("hybrid", "dense", "keyword")
 MAX_QUERY_CHARS = 4000
-#: Up to this many chunks every chunk is a candidate: exact ranking (the bundled notes have ~1k).
+#: Up to this many chunks every chunk is a candidate: exact ranking (the bundled notes have 64).
 EXACT_CHUNKS: Final = 20_000
 #: Above :data:`EXACT_CHUNKS`, the length of each candidate list (and at least ``FusionParams.candidates``).
 CANDIDATE_DEPTH: Final = 1000
