@@ -85,7 +85,7 @@ class _LineCosines:
         self._lines = lines
         self._qv = qv
         self._all = lines.scores(qv) if full else None
-        self._known: dict[int, float] = {}
+        self._all_list: list[float] | None = None
 
     def of(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         """The cosines of line ``rows`` (valid rows, any order, repeats allowed)."""
@@ -93,11 +93,24 @@ class _LineCosines:
 
         if self._all is not None:
             return self._all[rows]
-        missing = np.array(sorted({int(r) for r in rows.tolist()} - self._known.keys()), dtype=np.int64)
-        if len(missing):
-            values = self._lines.fetch(missing) @ self._qv
-            self._known.update(zip(missing.tolist(), values.tolist()))
-        return np.array([self._known[int(r)] for r in rows.tolist()], dtype=np.float32)
+        return np.asarray(self._lines.vectors[rows] @ self._qv, dtype=np.float32)  # our own rows: no id checks
+
+    def per_line(self, rows: list[int]) -> list[float | None]:
+        """One cosine per entry of a chunk's ``rows`` (None where a line has no vector, row -1)."""
+        import numpy as np
+
+        if self._all is not None:
+            if self._all_list is None:  # one conversion per question, then plain list look-ups
+                self._all_list = self._all.tolist()
+            every = self._all_list
+            return [every[r] if r >= 0 else None for r in rows]
+        valid = [r for r in rows if r >= 0]
+        values = iter(self.of(np.array(valid, dtype=np.int64)).tolist()) if valid else iter(())
+        return [next(values) if r >= 0 else None for r in rows]
+
+
+#: Fewer scores than this are simply sorted (a partition first costs more than it saves).
+_SORT_ALL_BELOW: Final = 2048
 
 
 def _best_first(scores: npt.NDArray[np.float32], first: int) -> Iterator[int]:
@@ -108,7 +121,7 @@ def _best_first(scores: npt.NDArray[np.float32], first: int) -> Iterator[int]:
     done, depth, n = 0, max(1, first), len(scores)
     negated = -scores
     while done < n:
-        if depth >= n:
+        if depth >= n or n <= _SORT_ALL_BELOW:
             order = np.argsort(negated, kind="stable")
         else:
             bound = np.partition(negated, depth - 1)[depth - 1]
@@ -145,6 +158,7 @@ class Searcher:
             np.array([rows.get((c.path, n), -1) for n, _ in c.numbered_lines()], dtype=np.int64)
             for c in index.chunks
         ]
+        self._chunk_row_lists = [r.tolist() for r in self._chunk_rows]
         # Flattened line rows of every chunk (chunk order), for a vectorised "best line" per chunk.
         valid = [r[r >= 0] for r in self._chunk_rows]
         self._line_count = np.array([len(r) for r in valid], dtype=np.int64)
@@ -188,9 +202,12 @@ class Searcher:
         if not len(counts):
             return scores
         offsets = np.cumsum(counts) - counts
-        starts = self._line_start[ids[has_lines]]
-        flat = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(offsets - starts, counts)
-        best_line = np.maximum.reduceat(lines.of(self._flat_rows[flat]), offsets)
+        if len(ids) == self.size:  # every chunk: its lines are the whole flat list
+            flat_rows = self._flat_rows
+        else:
+            starts = self._line_start[ids[has_lines]]
+            flat_rows = self._flat_rows[np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(offsets - starts, counts)]
+        best_line = np.maximum.reduceat(lines.of(flat_rows), offsets)
         blend = has_lines & (scores > -1.0)
         positions = np.cumsum(has_lines) - 1
         scores[blend] = (1 - weight) * scores[blend] + weight * best_line[positions[blend]]
@@ -286,10 +303,7 @@ class Searcher:
                 break
             i = int(ranked.ids[position])
             chunk = self.index.chunks[i]
-            rows = self._chunk_rows[i]
-            valid = rows[rows >= 0]
-            cosine = dict(zip(valid.tolist(), lines.of(valid).tolist())) if len(valid) else {}
-            per_line = [cosine.get(int(r)) for r in rows.tolist()]
+            per_line = lines.per_line(self._chunk_row_lists[i])
             # Lines a better hit already shows are left out of this one's snippet;
             # a hit with nothing new to show is dropped.
             exclude = frozenset(n for p, n in shown_lines if p == chunk.path)

@@ -92,7 +92,8 @@ def test_short_lists_rank_only_candidates_with_every_score_computed(
             assert not filters or key[0].startswith("n0")
 
 
-def test_best_first_is_a_stable_descending_sort_read_lazily() -> None:
+def test_best_first_is_a_stable_descending_sort_read_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_module, "_SORT_ALL_BELOW", 0)  # partition even these 500
     rng = np.random.default_rng(5)
     values = rng.integers(0, 6, 500).astype(np.float32)  # many ties
     values[rng.integers(0, 500, 40)] = -np.inf
