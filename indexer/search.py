@@ -289,8 +289,10 @@ class Searcher:
             return SearchResult(query, mode, (), time.perf_counter() - started, warnings=self.warnings)
         # The question's vector ranks chunks (dense, hybrid) and picks snippet lines (all modes).
         qv = self.embedder.embed([query])[0]
-        # Every line's cosine when every chunk competes by its best line; else only the lines asked about.
-        lines = _LineCosines(self.line_vectors, qv, full=mode != "keyword" and self.size <= EXACT_CHUNKS)
+        # Up to EXACT_CHUNKS every line's cosine in one product (cheap, and the very values snippets
+        # always had: a product over a subset can differ in the last bit and flip a near-tie answer
+        # line); above it only the lines of the candidates and of the chunks shown.
+        lines = _LineCosines(self.line_vectors, qv, full=self.size <= EXACT_CHUNKS)
         ranked = self._rank(query, mode, qv, lines, self.allowed(filters))
         scores = ranked.scores
         stems = query_stems(query)
