@@ -472,7 +472,7 @@ def markdown(results: dict[str, Any]) -> str:
         "(fresh draws, not in the base set); not uniform random vectors, which have no neighbour structure. "
         f"{results['distribution']['note']}",
         "",
-        "Latency: one query per `VectorStore.search` call, k=10, after a warm-up; p50/p99 are medians over "
+        "Latency: one query per `VectorStore.search` call (HNSW: faiss's own search, the store has no HNSW), k=10, after a warm-up; p50/p99 are medians over "
         "passes. 'no mmap' = `VectorStore.load(mmap=False)`. RSS figures are deltas over the process baseline "
         "except peak RSS (VmHWM of the serving process, absolute).",
         "",
