@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from .disk import Disk
-from .errors import IndexFileError
+from .errors import REBUILD, IndexFileError
 from .safe_read import read_text
 from .terms import terms  # the one tokenizer (snippets and the match flag share it)
 
@@ -82,8 +82,7 @@ class KeywordIndex:
             num_docs = int(payload["num_docs"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexFileError(
-                f"the keyword index in {folder} is unreadable ({exc.__class__.__name__}); "
-                "rebuild with: notes-qa index --full"
+                f"the keyword index in {folder} is unreadable ({exc.__class__.__name__})", fix=REBUILD
             ) from exc
         consistent = (
             isinstance(vocab, dict)
@@ -97,7 +96,7 @@ class KeywordIndex:
             and (len(indices) == 0 or (int(indices.min()) >= 0 and int(indices.max()) < num_docs))
         )
         if not consistent:
-            raise IndexFileError(f"the keyword index in {folder} is inconsistent; rebuild with: notes-qa index --full")
+            raise IndexFileError(f"the keyword index in {folder} is inconsistent", fix=REBUILD)
         return cls(data, indices, indptr, vocab, num_docs)
 
     def term_ids(self, query: str) -> list[int]:

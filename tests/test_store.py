@@ -1,4 +1,4 @@
-"""Tests for indexer.store: exact and approximate search, persistence, corruption."""
+"""Tests for indexer.store: exact and IVF search, persistence, corruption, block-wise building."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 
 from indexer.store import StoreError, StoreSpec, VectorStore, choose_spec
 
-HNSW = StoreSpec("hnsw", {"M": 16, "ef_construction": 40, "ef_search": 64})
 IVF = StoreSpec("ivf", {"nlist": 32, "nprobe": 8})
 
 
@@ -51,7 +50,8 @@ def test_flat_equals_brute_force() -> None:
     base, queries = unit(rng.standard_normal((200, 16))), unit(rng.standard_normal((7, 16)))
     store = VectorStore.build(base)
     assert store.spec.kind == "flat" and store.ntotal == 200 and store.dim == 16
-    scores, ids = store.search(queries, 10)
+    found = store.search(queries, 10)
+    scores, ids = found.scores, found.ids
     want_scores, want_ids = brute(base, queries, 10)
     assert scores.dtype == np.float32 and ids.dtype == np.int64 and ids.shape == (7, 10)
     np.testing.assert_array_equal(ids, want_ids)
@@ -60,33 +60,34 @@ def test_flat_equals_brute_force() -> None:
 
 def test_k_larger_than_n_pads_with_minus_one() -> None:
     base = unit(np.eye(5, 8) + 0.01)
-    scores, ids = VectorStore.build(base).search(base[:2], 8)
+    found = VectorStore.build(base).search(base[:2], 8)
+    scores, ids = found.scores, found.ids
     assert ids.shape == (2, 8)
     assert sorted(ids[0, :5].tolist()) == [0, 1, 2, 3, 4]
     assert (ids[:, 5:] == -1).all() and np.isneginf(scores[:, 5:]).all()
     assert np.isfinite(scores[:, :5]).all()
 
 
-@pytest.mark.parametrize("spec", [None, HNSW])
-def test_empty_store(tmp_path: Path, spec: StoreSpec | None) -> None:
-    store = VectorStore.build(np.zeros((0, 8), dtype=np.float32), spec)
+def test_empty_store(tmp_path: Path) -> None:
+    store = VectorStore.build(np.zeros((0, 8), dtype=np.float32))
     assert store.ntotal == 0 and store.dim == 8
     queries = unit(np.ones((3, 8)))
-    scores, ids = store.search(queries, 4)
+    found = store.search(queries, 4)
+    scores, ids = found.scores, found.ids
     assert ids.shape == (3, 4) and (ids == -1).all() and np.isneginf(scores).all()
     assert store.vectors().shape == (0, 8)
     store.save(tmp_path / "e.faiss")
     loaded = VectorStore.load(tmp_path / "e.faiss")
-    assert loaded.ntotal == 0 and (loaded.search(queries, 2)[1] == -1).all()
+    assert loaded.ntotal == 0 and (loaded.search(queries, 2).ids == -1).all()
 
 
 def test_search_edge_cases() -> None:
     base = unit(np.random.default_rng(3).standard_normal((20, 4)))
     store = VectorStore.build(base)
-    scores, ids = store.search(base[:2], 0)
-    assert scores.shape == ids.shape == (2, 0)
-    assert store.search(np.zeros((0, 4), dtype=np.float32), 3)[1].shape == (0, 3)
-    np.testing.assert_array_equal(store.search(base[:3].astype(np.float64), 1)[1][:, 0], [0, 1, 2])
+    empty = store.search(base[:2], 0)
+    assert empty.scores.shape == empty.ids.shape == (2, 0)
+    assert store.search(np.zeros((0, 4), dtype=np.float32), 3).ids.shape == (0, 3)
+    np.testing.assert_array_equal(store.search(base[:3].astype(np.float64), 1).ids[:, 0], [0, 1, 2])
     with pytest.raises(StoreError, match="dimension"):
         store.search(base[:, :3], 1)
     with pytest.raises(StoreError, match="2-D"):
@@ -120,8 +121,9 @@ def test_flat_round_trip(tmp_path: Path, data: tuple[np.ndarray, np.ndarray], mm
     assert [p.name for p in tmp_path.iterdir()] == ["v.faiss"]  # no temp file left behind
     loaded = VectorStore.load(path, mmap=mmap)
     assert loaded.spec == store.spec and loaded.ntotal == 500
-    for a, b in zip(store.search(queries, 10), loaded.search(queries, 10)):
-        np.testing.assert_array_equal(a, b)
+    a, b = store.search(queries, 10), loaded.search(queries, 10)
+    np.testing.assert_array_equal(a.ids, b.ids)
+    np.testing.assert_array_equal(a.scores, b.scores)
     np.testing.assert_array_equal(loaded.vectors(), base[:500])
     # Overwriting while a memory-mapped store is open must not disturb it (atomic replace).
     VectorStore.build(base[500:600]).save(path)
@@ -129,13 +131,14 @@ def test_flat_round_trip(tmp_path: Path, data: tuple[np.ndarray, np.ndarray], mm
     assert VectorStore.load(path, mmap=mmap).ntotal == 100
 
 
-@pytest.mark.parametrize("spec", [HNSW, IVF], ids=["hnsw", "ivf"])
-def test_approximate_specs(tmp_path: Path, data: tuple[np.ndarray, np.ndarray], spec: StoreSpec) -> None:
+def test_ivf_spec(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    spec = IVF
     base, queries = data
     _, truth = brute(base, queries, 10)
     store = VectorStore.build(base, spec)
     assert store.spec == spec and store.ntotal == len(base)
-    scores, ids = store.search(queries, 10)
+    found = store.search(queries, 10)
+    scores, ids = found.scores, found.ids
     assert recall(ids, truth) >= 0.9
     assert (np.diff(scores, axis=1) <= 1e-6).all()  # best first
     np.testing.assert_array_equal(store.vectors(), base)
@@ -144,31 +147,16 @@ def test_approximate_specs(tmp_path: Path, data: tuple[np.ndarray, np.ndarray], 
     for mmap in (True, False):
         loaded = VectorStore.load(path, mmap=mmap)
         assert loaded.spec == spec
-        np.testing.assert_array_equal(loaded.search(queries, 10)[1], ids)
+        np.testing.assert_array_equal(loaded.search(queries, 10).ids, ids)
         np.testing.assert_array_equal(loaded.vectors(), base)
-    # Search parameters come from the spec given at load time; build parameters must match.
-    wider = spec.with_search_params(**({"ef_search": 128} if spec.kind == "hnsw" else {"nprobe": 32}))
-    loaded = VectorStore.load(path, spec=wider)
-    assert loaded.spec == wider
-    assert recall(loaded.search(queries, 10)[1], truth) >= recall(ids, truth) - 0.01
-    assert store.with_search_params(**dict(wider.params.items() - spec.params.items())).spec == wider
-    with pytest.raises(StoreError, match="flat"):
-        VectorStore.load(path, spec=StoreSpec("flat"))
 
 
-def test_load_rejects_mismatched_build_params(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
-    VectorStore.build(data[0][:200], HNSW).save(tmp_path / "h.faiss")
-    other = StoreSpec("hnsw", {"M": 8, "ef_construction": 64, "ef_search": 64})
-    with pytest.raises(StoreError, match="M=16"):
-        VectorStore.load(tmp_path / "h.faiss", spec=other)
-
-
-@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
 @pytest.mark.parametrize("mmap", [True, False])
 def test_corrupt_files_raise_store_error(
     tmp_path: Path, data: tuple[np.ndarray, np.ndarray], kind: str, mmap: bool
 ) -> None:
-    spec = {"flat": StoreSpec("flat"), "hnsw": HNSW, "ivf": IVF}[kind]
+    spec = {"flat": StoreSpec("flat"), "ivf": IVF}[kind]
     good = tmp_path / "good.faiss"
     VectorStore.build(data[0][:800], spec).save(good)
     raw = good.read_bytes()
@@ -202,6 +190,12 @@ def test_foreign_index_types_rejected(tmp_path: Path) -> None:
     faiss.write_index(sq, str(tmp_path / "sq.faiss"))
     with pytest.raises(StoreError, match="unsupported"):
         VectorStore.load(tmp_path / "sq.faiss")
+    # The store never builds HNSW (choose_spec picks flat or IVF), so it does not read it either.
+    hnsw = faiss.IndexHNSWFlat(8, 16, faiss.METRIC_INNER_PRODUCT)
+    hnsw.add(x)
+    faiss.write_index(hnsw, str(tmp_path / "hnsw.faiss"))
+    with pytest.raises(StoreError, match="unsupported"):
+        VectorStore.load(tmp_path / "hnsw.faiss")
 
 
 def test_save_to_missing_directory(tmp_path: Path) -> None:
@@ -213,7 +207,7 @@ def test_save_to_missing_directory(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- specs
 
 
-@pytest.mark.parametrize("spec", [StoreSpec("flat"), HNSW, IVF])
+@pytest.mark.parametrize("spec", [StoreSpec("flat"), IVF])
 def test_spec_json_round_trip(spec: StoreSpec) -> None:
     doc = json.loads(json.dumps(spec.to_json()))
     again = StoreSpec.from_json(doc)
@@ -231,11 +225,12 @@ def test_spec_json_round_trip(spec: StoreSpec) -> None:
         {"kind": "flat", "params": {"M": 4}},
         {"kind": "flat", "params": []},
         {"kind": "flat", "params": {}, "extra": 1},
-        {"kind": "hnsw", "params": {"M": 16, "ef_construction": 64}},
-        {"kind": "hnsw", "params": {"M": 16, "ef_construction": 64, "ef_search": "64"}},
-        {"kind": "hnsw", "params": {"M": 16, "ef_construction": 64, "ef_search": 6.5}},
-        {"kind": "hnsw", "params": {"M": True, "ef_construction": 64, "ef_search": 64}},
-        {"kind": "hnsw", "params": {"M": 0, "ef_construction": 64, "ef_search": 64}},
+        {"kind": "hnsw", "params": {"M": 16, "ef_construction": 64, "ef_search": 64}},
+        {"kind": "ivf", "params": {"nlist": 16}},
+        {"kind": "ivf", "params": {"nlist": 16, "nprobe": "4"}},
+        {"kind": "ivf", "params": {"nlist": 16, "nprobe": 6.5}},
+        {"kind": "ivf", "params": {"nlist": True, "nprobe": 1}},
+        {"kind": "ivf", "params": {"nlist": 0, "nprobe": 1}},
         {"kind": "ivf", "params": {"nlist": 16, "nprobe": 32}},
         {"kind": "ivf", "params": {"nlist": -1, "nprobe": 1}},
     ],
@@ -252,8 +247,6 @@ def test_spec_is_immutable() -> None:
     assert spec.params["nprobe"] == 4
     with pytest.raises(TypeError):
         spec.params["nprobe"] = 8  # type: ignore[index]
-    with pytest.raises(StoreError):
-        spec.with_search_params(nlist=32)
 
 
 def test_choose_spec() -> None:
@@ -280,17 +273,17 @@ def test_choose_spec() -> None:
 def test_a_memory_mapped_matrix_is_indexed_in_blocks_and_left_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: tuple[np.ndarray, np.ndarray], spec: StoreSpec
 ) -> None:
-    import indexer.store as store_module
+    import indexer.store.blocks as store_module
 
     base, queries = data
     np.save(tmp_path / "base.npy", base)
     in_memory = VectorStore.build(base.copy(), spec)  # one block: plain add
-    monkeypatch.setattr(store_module, "_BLOCK_ROWS", 300)  # several blocks, the last one partial
+    monkeypatch.setattr(store_module, "BLOCK_ROWS", 300)  # several blocks, the last one partial
     mapped = np.load(tmp_path / "base.npy", mmap_mode="r")
-    assert store_module._file_mapping(mapped) is not None
+    assert store_module.file_mapping(mapped) is not None
     from_file = VectorStore.build(mapped, spec)  # IVF: added list by list
     assert from_file.ntotal == len(base)
-    np.testing.assert_array_equal(from_file.search(queries, 10)[1], in_memory.search(queries, 10)[1])
+    np.testing.assert_array_equal(from_file.search(queries, 10).ids, in_memory.search(queries, 10).ids)
     np.testing.assert_array_equal(np.asarray(mapped), base)  # released pages are read again from the file
     np.testing.assert_array_equal(from_file.vectors(), base)
     if spec.kind == "ivf":  # the very same inverted lists, entries in the same order
@@ -306,24 +299,24 @@ def test_a_memory_mapped_matrix_is_indexed_in_blocks_and_left_intact(
             np.testing.assert_array_equal(ids_a, ids_b)
 
 
-def test_only_read_only_file_mappings_are_released(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
-    import indexer.store as store_module
+def test_only_read_onlyfile_mappings_are_released(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    import indexer.store.blocks as store_module
 
     base, _ = data
     np.save(tmp_path / "base.npy", base)
-    assert store_module._file_mapping(base) is None  # anonymous memory: never handed back
+    assert store_module.file_mapping(base) is None  # anonymous memory: never handed back
     writable = np.load(tmp_path / "base.npy", mmap_mode="r+")
-    assert store_module._file_mapping(writable) is None
+    assert store_module.file_mapping(writable) is None
     copy_on_write = np.load(tmp_path / "base.npy", mmap_mode="c")
-    assert store_module._file_mapping(copy_on_write) is None
+    assert store_module.file_mapping(copy_on_write) is None
     VectorStore.build(copy_on_write, StoreSpec("flat"))
     np.testing.assert_array_equal(np.asarray(copy_on_write), base)
 
 
 def test_rows_taken_block_by_block_equal_fancy_indexing(monkeypatch: pytest.MonkeyPatch) -> None:
-    import indexer.store as store_module
+    import indexer.store.blocks as store_module
 
     matrix = np.arange(1000 * 4, dtype=np.float32).reshape(1000, 4)
     rows = np.sort(np.random.default_rng(3).choice(1000, size=137, replace=False))
-    monkeypatch.setattr(store_module, "_BLOCK_ROWS", 64)
-    np.testing.assert_array_equal(store_module._take_rows(matrix, rows), matrix[rows])
+    monkeypatch.setattr(store_module, "BLOCK_ROWS", 64)
+    np.testing.assert_array_equal(store_module.take_rows(matrix, rows), matrix[rows])
