@@ -66,8 +66,8 @@ def test_a_registered_backend_builds_and_answers(notes_settings: Settings, fake_
     build_index(notes_settings, token_counter=WordCounter(), model=fake_model)
     assert backend.built == 1
     manifest = load_index(notes_settings.index_dir).manifest
-    assert EmbedderChoice.from_json(manifest["encoder"]) == EmbedderChoice("fake", "fp32", "fake")
-    embedder, notes = embedder_for_index(EmbedderChoice.from_json(manifest["encoder"]), fake_model,
+    assert manifest.encoder == EmbedderChoice("fake", "fp32", "fake")
+    embedder, notes = embedder_for_index(manifest.encoder, fake_model,
                                          notes_settings.cache_dir)
     assert isinstance(embedder, FakeEmbedder) and notes == () and backend.opened == 1
 

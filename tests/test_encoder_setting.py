@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from indexer.build import fingerprint, index_status
+from indexer.embedder import EmbedderChoice
 from indexer.errors import UsageError
 from indexer.index_files import current_build, load_index
 from indexer.keyword import KeywordParams
@@ -42,7 +43,7 @@ def test_switching_encoder_rebuilds_everything_and_says_why(notes_settings: Sett
     assert report.reused == 0 and report.embedded > 0 and report.variant == "int8"
     manifest = load_index(notes_settings.index_dir).manifest
     assert manifest.encoder_variant == "int8"
-    assert manifest.encoder["query"] == {"kind": "fake", "variant": "int8"}
+    assert manifest.encoder == EmbedderChoice("fake", "int8", "fake")
 
     again = build(notes_settings, fake_model, FakeInt8Embedder())  # same encoder: every vector reused
     assert again.reason == "incremental" and again.embedded == 0 and again.reused == report.embedded

@@ -59,10 +59,10 @@ def test_the_fp32_export_is_fused_and_still_gives_the_reference_vectors(model_ca
 def test_index_and_questions_use_the_same_int8_file(int8_index: Settings) -> None:
     index = load_index(int8_index.index_dir)
     encoder = index.manifest.encoder
-    assert encoder["variant"] == "int8" and encoder["build"] == "onnx"
-    path = Path(encoder["query"]["file"])
-    assert encoder["query"]["variant"] == "int8" and path.name == "model-int8.onnx"
-    assert encoder["query"]["sha256"] == sha256_file(path)
+    assert encoder.precision == "int8" and encoder.built_with == "onnx" and encoder.backend == "onnx"
+    assert encoder.file is not None
+    path = Path(encoder.file)
+    assert path.name == "model-int8.onnx" and encoder.sha256 == sha256_file(path)
 
     embedder, notes = questions_embedder(index.manifest, Settings(cache_dir=int8_index.cache_dir))
     assert isinstance(embedder, OnnxEmbedder) and embedder.precision == "int8" and notes == ()

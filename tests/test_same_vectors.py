@@ -47,8 +47,8 @@ def test_onnx_and_sentence_transformers_build_the_same_index(tmp_path: Path, mod
     assert st.chunks == onnx.chunks
     np.testing.assert_allclose(st.store.vectors(), onnx.store.vectors(), atol=1e-4)
     np.testing.assert_allclose(st.line_vectors, onnx.line_vectors, atol=1e-4)
-    assert st.manifest.encoder["build"] == "sentence-transformers"
-    assert onnx.manifest.encoder["query"]["kind"] == "onnx"
+    assert st.manifest.encoder.built_with == "sentence-transformers"
+    assert onnx.manifest.encoder.backend == "onnx"
     for question in QUESTIONS:
         a = Searcher(st, reference).search(question, k=5)
         b = Searcher(onnx, fast).search(question, k=5)
