@@ -33,6 +33,7 @@ from .model_files import ModelInfo, offline_model_env
 
 if TYPE_CHECKING:
     import numpy as np
+    from sentence_transformers import SentenceTransformer
 
 
 class Embedder(Protocol):
@@ -132,9 +133,9 @@ class SentenceTransformerEmbedder(BaseEmbedder):
         self.model_id = model.model_id
         self.dim = model.dim
         self.batch_size = batch_size
-        self._st = None
+        self._st: SentenceTransformer | None = None
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self) -> SentenceTransformer:
         if self._st is None:
             offline_model_env()
             try:

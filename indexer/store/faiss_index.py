@@ -36,9 +36,11 @@ def search_parameters(spec: StoreSpec, selector: faiss.IDSelector | None = None)
     """Per-call search parameters: ``nprobe`` of an IVF index, and the ids a search may return."""
     f = faiss_module()
     if spec.kind == "ivf":
-        return f.SearchParametersIVF(nprobe=spec.params["nprobe"], sel=selector)
+        ivf: faiss.SearchParameters = f.SearchParametersIVF(nprobe=spec.params["nprobe"], sel=selector)
+        return ivf
     if selector is not None:
-        return f.SearchParameters(sel=selector)
+        params: faiss.SearchParameters = f.SearchParameters(sel=selector)
+        return params
     return None
 
 
