@@ -19,6 +19,8 @@ from pathlib import Path
 
 from .errors import IndexLockedError, IndexWriteError, os_reason
 
+_WRITABLE = "pass --index a writable folder"
+
 
 def _open_lock_file(index_root: Path) -> int:
     path = index_root / ".lock"
@@ -27,25 +29,26 @@ def _open_lock_file(index_root: Path) -> int:
         index_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise IndexWriteError(
-            f"cannot create the index folder {index_root} ({os_reason(exc)}); pass --index a writable folder",
-            reason=os_reason(exc),
+            f"cannot create the index folder {index_root} ({os_reason(exc)})", fix=_WRITABLE, reason=os_reason(exc)
         ) from exc
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise IndexWriteError(
-                f"{path} is a symbolic link; remove it (notes-qa never writes through a link there)"
+                f"{path} is a symbolic link (notes-qa never writes through a link there)", fix=f"remove it: rm {path}"
             ) from exc
         where = "write in the index folder" if existed else "create the index folder"
         raise IndexWriteError(
-            f"cannot {where} {index_root} ({os_reason(exc)}); pass --index a writable folder", reason=os_reason(exc)
+            f"cannot {where} {index_root} ({os_reason(exc)})", fix=_WRITABLE, reason=os_reason(exc)
         ) from exc
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
         os.close(fd)
         what = "has other names (a hard link)" if stat.S_ISREG(info.st_mode) else "is not a regular file"
-        raise IndexWriteError(f"{path} {what}; remove it (notes-qa only writes its own lock file there)")
+        raise IndexWriteError(
+            f"{path} {what} (notes-qa only writes its own lock file there)", fix=f"remove it: rm {path}"
+        )
     return fd
 
 
@@ -66,8 +69,8 @@ def build_lock(index_root: Path, *, wait_seconds: float = 0.0) -> Iterator[None]
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
                     raise IndexLockedError(
-                        f"another notes-qa index run (pid {holder}) is building {index_root}; "
-                        "wait for it to finish and run again"
+                        f"another notes-qa index run (pid {holder}) is building {index_root}",
+                        fix="wait for it to finish and run again",
                     ) from None
                 time.sleep(0.1)
         try:  # who holds it, for the message of a second run; a full disk must not stop the build

@@ -25,7 +25,7 @@ class HFTokenCounter:
             tokenizer = Tokenizer.from_file(str(tokenizer_json))
         except Exception as exc:  # tokenizers raises its own Exception type
             raise ModelError(
-                f"cannot read the tokenizer {tokenizer_json}: {exc}; pass --model a sentence-transformers model folder"
+                f"cannot read the tokenizer {tokenizer_json}: {exc}", fix="pass --model a sentence-transformers model folder"
             ) from exc
         tokenizer.no_truncation()
         tokenizer.no_padding()

@@ -32,19 +32,19 @@ def open_batch(source: str) -> BinaryIO:
     try:
         if source == "-":
             if sys.stdin is None:
-                raise UsageError("cannot read the batch from stdin (it is closed); pipe questions in or give a FILE")
+                raise UsageError("cannot read the batch from stdin (it is closed)", fix="pipe questions in or give a FILE")
             handle: BinaryIO = open(0, "rb", closefd=False)  # noqa: SIM115
         else:
             handle = open(source, "rb")  # noqa: SIM115
     except OSError as exc:
-        raise UsageError(f"cannot read the batch file {source} ({exc.strerror}); check the path") from exc
+        raise UsageError(f"cannot read the batch file {source} ({exc.strerror})", fix="check the path") from exc
     mode = os.fstat(handle.fileno()).st_mode
     if stat.S_ISDIR(mode):
         handle.close()
-        raise UsageError(f"the batch file {source} is a folder; give a file of questions")
+        raise UsageError(f"the batch file {source} is a folder", fix="give a file of questions")
     if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and not os.isatty(handle.fileno()):
         handle.close()
-        raise UsageError(f"the batch {name} is a device, not a file of questions; give a file or a pipe")
+        raise UsageError(f"the batch {name} is a device, not a file of questions", fix="give a file or a pipe")
     return handle
 
 

@@ -58,4 +58,6 @@ def require_terminal() -> None:
 
     for fd, name in ((0, "stdin"), (2, "stderr")):
         if not os.isatty(fd):
-            raise UsageError(f"notes-qa tui needs a terminal ({name} is not one); to answer from a script use: notes-qa ask")
+            raise UsageError(
+                f"notes-qa tui needs a terminal ({name} is not one)", fix="to answer from a script use: notes-qa ask"
+            )
