@@ -193,7 +193,7 @@ class OnnxEmbedder(BaseEmbedder):
         self._encoder = OnnxEncoder(onnx_path, model.path, spin=spin)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        from .onnx_encoder import usable_cores
+        from .cores import usable_cores
 
         if self.batch_size == 1 and len(texts) >= _PARALLEL_FROM and usable_cores() > 1:
             return self._encode_parallel(texts)
@@ -204,7 +204,8 @@ class OnnxEmbedder(BaseEmbedder):
 
         import numpy as np
 
-        from .onnx_encoder import OnnxEncoder, usable_cores
+        from .cores import usable_cores
+        from .onnx_encoder import OnnxEncoder
 
         if not self._workers:  # onnxruntime releases the GIL while it runs
             self._workers = [OnnxEncoder(self._path, self.model.path, threads=1) for _ in range(usable_cores())]

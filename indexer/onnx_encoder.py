@@ -11,17 +11,17 @@ normalize_embeddings=True)`` to within float32 noise (about 1e-6).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .cores import usable_cores
 from .errors import ModelError, first_line
 from .model_config import read_model_config
 
-__all__ = ["OnnxEncoder", "usable_cores"]
+__all__ = ["OnnxEncoder"]
 
 #: sentence-transformers' cut when the folder does not say (no sentence_bert_config.json).
 _DEFAULT_MAX_SEQ_LENGTH = 256
@@ -170,11 +170,3 @@ class OnnxEncoder:
         except Exception as exc:
             raise ModelError(f"onnxruntime failed to run the model: {first_line(exc)}.") from exc
         return np.asarray(result, dtype=np.float32)
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
+from ..cores import usable_cores
+
 if TYPE_CHECKING:
     from types import ModuleType
 
@@ -32,10 +34,7 @@ SERIAL_SEARCH_MAX_QUERIES: Final = 16
 
 def parallel_threads() -> int:
     """Threads for building and batch search: usable cores, capped, or OMP_NUM_THREADS."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
+    cores = usable_cores()
     limit = 8
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if env.isdigit() and int(env) > 0:
