@@ -1,16 +1,18 @@
-"""Small file operations every module shares: atomic replace, folder fsync, sha256.
+"""Small file operations every module shares: atomic replace of a file or a folder, folder fsync, sha256.
 
 A build writes its index files through :class:`indexer.disk.Disk` (which makes
 faults injectable); everything else that writes one file in place (the encoder
 cache, the ONNX export, a saved vector index, the TUI's state) uses
 :func:`atomic_path` or :func:`atomic_write`, so a crash leaves either the old
-file or the new one, never half of one.
+file or the new one, never half of one. A folder written as a whole (the BEIR
+index cache) uses :func:`atomic_folder`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,6 +65,44 @@ def atomic_write(target: Path, data: bytes, *, durable: bool = False) -> None:
 
 def atomic_write_text(target: Path, text: str, *, durable: bool = False) -> None:
     atomic_write(target, text.encode("utf-8"), durable=durable)
+
+
+@contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """A new empty folder beside ``target``; when the block ends without error it takes ``target``'s place.
+
+    The old ``target`` (if any) is moved aside, the new folder renamed in, then the
+    old one deleted: a reader sees the old folder, the new one or, for an instant,
+    none, never a half-written one. When the block fails the new folder is deleted
+    and ``target`` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    tmp.mkdir()
+    try:
+        yield tmp
+        old: Path | None = None
+        if target.is_symlink() or target.exists():
+            old = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.old")
+            os.rename(target, old)
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            if old is not None:
+                os.rename(old, target)
+            raise
+        if old is not None:
+            _remove(old)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def fsync_path(path: Path) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from indexer.fileio import atomic_write_text
 
 FILE_NAME = "tui.json"
 FORMAT = "notes-qa-tui-state"
@@ -89,13 +90,8 @@ class StateFile:
 
     def save(self, state: UiState) -> str | None:
         """Write ``state`` atomically; a note if it could not be written (the app goes on without)."""
-        tmp = self.path.with_name(f".{FILE_NAME}.tmp-{os.getpid()}")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(state.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-            os.replace(tmp, self.path)
+            atomic_write_text(self.path, json.dumps(state.to_json(), indent=1, ensure_ascii=False) + "\n")
         except OSError as exc:
-            with suppress(OSError):
-                tmp.unlink()
             return f"cannot save the history and settings in {self.path} ({exc.strerror or exc}); they will not be kept"
         return None

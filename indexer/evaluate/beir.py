@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EvalError, IndexFileError, IndexWriteError, os_reason
-from ..fileio import sha256_file
+from ..fileio import atomic_folder, sha256_file
 from ..fusion import FusionParams, fuse
 from ..safe_read import open_binary, read_bytes
 from .jsonl import json_object
@@ -236,18 +236,11 @@ def _cache_is_usable(folder: Path, data: BeirData, embedder: Embedder) -> bool:
 def _build_cache(
     folder: Path, data: BeirData, embedder: Embedder, progress: Callable[[str, int, int], None] | None
 ) -> None:
-    import os
-    import shutil
-
     import numpy as np
 
     from ..keyword import build_keyword_index
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f"{folder.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with atomic_folder(folder) as tmp:
         build_keyword_index(list(data.doc_texts), tmp)
         parts = []
         batch = 256
@@ -260,11 +253,6 @@ def _build_cache(
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
         manifest = CacheManifest(len(data.doc_ids), embedder.dim, embedder.model_id, embedder.precision, files)
         (tmp / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=2), encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 @dataclass(frozen=True)
