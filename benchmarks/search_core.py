@@ -153,6 +153,8 @@ def proc_status() -> dict[str, float]:
 def machine_facts() -> dict[str, Any]:
     import faiss
 
+    from indexer.cores import usable_cores
+
     model = "unknown"
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
@@ -179,7 +181,7 @@ def machine_facts() -> dict[str, Any]:
         pass
     return {
         "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
+        "usable_cores": usable_cores(),
         "cpu_model": model,
         "simd": simd,
         "mem_total_gib": round(mem_total, 1),
@@ -600,9 +602,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _write(results: dict[str, Any], out: Path) -> None:
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
+    from indexer.fileio import atomic_write_text
+
+    atomic_write_text(out, json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":
