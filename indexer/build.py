@@ -26,7 +26,7 @@ from .lock import build_lock
 from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk
-from .reuse import fingerprint, previous_encoder, reusable_vectors, text_key
+from .reuse import fingerprint, previous_precision, reusable_vectors, text_key
 from .settings import Settings
 from .snippets import is_content_line, table_headers
 from .tokens import HFTokenCounter, TokenCounter
@@ -127,7 +127,7 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
         if model.fingerprint != manifest.model.fingerprint:
             return IndexStatus("stale", "the index was built with another model")
     built_with = manifest.encoder_variant
-    if settings.encoder is not None and settings.encoder != built_with:
+    if settings.precision is not None and settings.precision != built_with:
         return IndexStatus("stale", f"the index was built with the {built_with} encoder")
     return IndexStatus("fresh", "up to date")
 
@@ -231,7 +231,7 @@ def build_index(
         clean_builds(index_root, keep=set())
         previous = current_build(index_root)
         # The encoder: the one given, else the one asked for, else the previous build's.
-        encoder = embedder.precision if embedder is not None else settings.encoder or previous_encoder(previous) or "fp32"
+        encoder = embedder.precision if embedder is not None else settings.precision or previous_precision(previous) or "fp32"
         fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
         reuse = reusable_vectors(previous, fp, encoder, full=full)
         cache, reason = reuse.vectors, reuse.reason

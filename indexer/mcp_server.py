@@ -108,7 +108,7 @@ def build_server(tools: NotesTools) -> MCPServer[Any]:
         return _tool_call(lambda: tools.read_note(path, start_line, end_line))
 
     def index_status() -> IndexInfo:
-        """Describe the index: notes, chunks, model, encoder, when it was built, and whether it is fresh.
+        """Describe the index: notes, chunks, model, precision and backend, when it was built, and whether it is fresh.
 
         state is "fresh" (matches the notes), "stale" (notes changed; the next search refreshes it), "missing"
         or "broken" (the next search builds it).

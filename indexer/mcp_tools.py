@@ -58,7 +58,9 @@ class IndexInfo:
     chunks: int | None
     lines: int | None
     model: str | None
-    encoder: str | None
+    encoder: str | None  # the precision, under the name earlier versions gave it (kept for clients)
+    precision: str | None  # "fp32" or "int8": the vectors the index was embedded with
+    backend: str | None  # what embeds the questions: "onnx" or "sentence-transformers"
     built_at: str | None
     loaded: bool  # the server holds this build in memory
 
@@ -129,7 +131,9 @@ class NotesTools:
             chunks=None if manifest is None else manifest.counts.chunks,
             lines=None if manifest is None else manifest.counts.lines,
             model=None if manifest is None else manifest.model.id or None,
-            encoder=None if manifest is None else manifest.encoder_variant,
+            encoder=None if manifest is None else manifest.encoder.precision,
+            precision=None if manifest is None else manifest.encoder.precision,
+            backend=None if manifest is None else manifest.encoder.backend,
             built_at=None if manifest is None else manifest.built_at,
             loaded=folder is not None and folder == self.live.loaded_folder,
         )

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def fingerprint(
-    model_fingerprint: str, chunker: ChunkerSettings, keyword: KeywordParams, encoder: str = "fp32"
+    model_fingerprint: str, chunker: ChunkerSettings, keyword: KeywordParams, precision: str = "fp32"
 ) -> str:
     """One hash of everything that makes vectors (and keyword scores) comparable between builds."""
     fields: dict[str, Any] = {
@@ -34,8 +34,8 @@ def fingerprint(
         "chunker": chunker.to_json(),
         "keyword": keyword.to_json(),
     }
-    if encoder != "fp32":  # fp32 indexes keep the fingerprint they had before encoders were a setting
-        fields["encoder"] = encoder
+    if precision != "fp32":  # fp32 indexes keep the fingerprint they had before precision was a setting
+        fields["encoder"] = precision  # the key hashed since then: renaming it would change every fingerprint
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
@@ -52,27 +52,27 @@ class Reusable:
     reason: str  # "incremental", or why everything is embedded again (``BuildReport.reason``)
 
 
-def reusable_vectors(folder: Path | None, fp: str, encoder: str, *, full: bool = False) -> Reusable:
+def reusable_vectors(folder: Path | None, fp: str, precision: str, *, full: bool = False) -> Reusable:
     """Vectors of the build in ``folder`` (the live one) keyed by the text they embed, if compatible.
 
-    ``fp`` and ``encoder`` are the new build's fingerprint and encoder variant; ``full``
+    ``fp`` and ``precision`` are the new build's fingerprint and embedding precision; ``full``
     reuses nothing (``--full``).
     """
     if full:
         return Reusable({}, full_reason(folder))
-    vectors, reason = _compatible_vectors(folder, fp, encoder)
+    vectors, reason = _compatible_vectors(folder, fp, precision)
     return Reusable(vectors, reason)
 
 
-def _compatible_vectors(folder: Path | None, fp: str, encoder: str) -> tuple[dict[str, np.ndarray], str]:
+def _compatible_vectors(folder: Path | None, fp: str, precision: str) -> tuple[dict[str, np.ndarray], str]:
     if folder is None:
         return {}, "no previous index"
     try:
         manifest = read_manifest(folder)
         if manifest.fingerprint != fp:
-            built_with = manifest.encoder_variant
-            if built_with != encoder:
-                return {}, f"the encoder changed ({built_with} -> {encoder}): full rebuild"
+            built_with = manifest.encoder.precision
+            if built_with != precision:
+                return {}, f"the encoder changed ({built_with} -> {precision}): full rebuild"
             return {}, "the model or chunker settings changed: full rebuild"
         verify_files(folder, manifest)
         import numpy as np
@@ -94,12 +94,12 @@ def _compatible_vectors(folder: Path | None, fp: str, encoder: str) -> tuple[dic
     return cache, "incremental"
 
 
-def previous_encoder(folder: Path | None) -> str | None:
-    """The encoder variant of the build in ``folder``, if it has a readable manifest."""
+def previous_precision(folder: Path | None) -> str | None:
+    """The embedding precision of the build in ``folder``, if it has a readable manifest."""
     if folder is None:
         return None
     try:
-        return read_manifest(folder).encoder_variant
+        return read_manifest(folder).encoder.precision
     except NotesQAError:
         return None
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 #: Query/index encoders: ``fp32`` gives sentence-transformers' vectors; ``int8`` is quantized.
-ENCODERS = ("fp32", "int8")
+PRECISIONS = ("fp32", "int8")
 
 
 def _default_cache_dir(env: Mapping[str, str]) -> Path:
@@ -51,7 +51,7 @@ class Settings:
         ``NOTES_QA_MODEL``); None means the bundled all-MiniLM-L6-v2.
     cache_dir: exported query encoders and BEIR indexes (``NOTES_QA_CACHE``).
     chunker: chunking settings.
-    encoder: ``fp32`` (the model's own vectors) or ``int8`` (quantized: about 2x
+    precision: ``fp32`` (the model's own vectors) or ``int8`` (quantized: about 2x
         faster, close but not equal vectors), from ``--encoder`` or
         ``NOTES_QA_ENCODER``. None keeps what the index was built with
         (``fp32`` for a new index). Part of the index fingerprint.
@@ -66,14 +66,14 @@ class Settings:
     model_dir: Path | None = None
     cache_dir: Path = Path.home() / ".cache" / "notes-qa"
     chunker: ChunkerSettings = ChunkerSettings()
-    encoder: str | None = None
+    precision: str | None = None
     follow_links: bool = False
 
     def __post_init__(self) -> None:
-        if self.encoder is not None and self.encoder not in ENCODERS:
+        if self.precision is not None and self.precision not in PRECISIONS:
             from .errors import UsageError
 
-            raise UsageError(f"unknown encoder {self.encoder!r}; use one of: {', '.join(ENCODERS)}")
+            raise UsageError(f"unknown encoder {self.precision!r}; use one of: {', '.join(PRECISIONS)}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,7 +84,7 @@ class Settings:
             index_dir=Path(env.get("NOTES_QA_INDEX") or "index"),
             model_dir=Path(model) if model else None,
             cache_dir=_default_cache_dir(env),
-            encoder=env.get("NOTES_QA_ENCODER") or None,
+            precision=env.get("NOTES_QA_ENCODER") or None,
             follow_links=env.get("NOTES_QA_FOLLOW_LINKS", "").strip().lower() in ("1", "true", "yes", "on"),
         )
 
@@ -94,7 +94,7 @@ class Settings:
         corpus_dir: Path | None = None,
         index_dir: Path | None = None,
         model_dir: Path | None = None,
-        encoder: str | None = None,
+        precision: str | None = None,
         follow_links: bool | None = None,
     ) -> Settings:
         return replace(
@@ -102,6 +102,6 @@ class Settings:
             corpus_dir=corpus_dir or self.corpus_dir,
             index_dir=index_dir or self.index_dir,
             model_dir=model_dir or self.model_dir,
-            encoder=encoder or self.encoder,
+            precision=precision or self.precision,
             follow_links=self.follow_links if follow_links is None else follow_links,
         )

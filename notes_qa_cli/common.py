@@ -17,7 +17,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
         model_dir=getattr(args, "model", None),
-        encoder=getattr(args, "encoder", None),
+        precision=getattr(args, "encoder", None),
         follow_links=getattr(args, "follow_links", None) or None,
     )
 

@@ -96,7 +96,7 @@ def run_beir_eval(args: argparse.Namespace) -> int:
     for message in data.warnings:
         warn(message)
     model = resolve_model(settings.model_dir)
-    embedder = embedder_for_build(model, settings.cache_dir, settings.encoder or "fp32")
+    embedder = embedder_for_build(model, settings.cache_dir, settings.precision or "fp32")
     bar = ProgressBar()
     try:
         # --index names where the dataset's index is cached; by default under $NOTES_QA_CACHE.
@@ -114,8 +114,10 @@ def run_beir_eval(args: argparse.Namespace) -> int:
         "documents": len(data.doc_ids),
         "queries": len(data.qrels),
         "model": model.model_id,
-        "encoder": embedder.backend,
+        "encoder": embedder.backend,  # the keys of earlier versions, kept for scripts that read them
         "variant": embedder.precision,
+        "backend": embedder.backend,
+        "precision": embedder.precision,
     }
     if args.json:
         if len(results) == 1:

@@ -32,8 +32,10 @@ def run_index(args: argparse.Namespace) -> int:
                     "reused": report.reused,
                     "seconds": round(report.seconds, 3),
                     "mode": report.reason,
-                    "encoder": report.encoder,
+                    "encoder": report.encoder,  # the keys of earlier versions, kept for scripts that read them
                     "variant": report.variant,
+                    "backend": report.encoder,
+                    "precision": report.variant,
                     "warnings": list(report.warnings),
                 }
             )

@@ -12,7 +12,7 @@ from typing import NoReturn
 from indexer import __version__
 from indexer.errors import EXIT_INTERRUPTED, EXIT_USAGE, NotesQAError
 from indexer.model_files import offline_model_env
-from indexer.settings import ENCODERS
+from indexer.settings import PRECISIONS
 
 from .interrupts import MESSAGE as INTERRUPTED
 from .interrupts import Interrupts
@@ -55,7 +55,7 @@ def _paths(parser: argparse.ArgumentParser, *, model: bool = True) -> None:
 def _encoder(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--encoder",
-        choices=ENCODERS,
+        choices=PRECISIONS,
         help=f"how {what} is embedded: fp32 = the model's own vectors (default for a new index), "
         "int8 = quantized, about 2x faster to build, slightly different vectors "
         "(default: $NOTES_QA_ENCODER, else what the index already uses); changing it rebuilds everything",

@@ -29,22 +29,22 @@ class _Builder:
         self._embedder: Embedder | None = None
 
     def build(self) -> BuildReport:
-        from indexer.build import build_index, index_encoder
+        from indexer.build import build_index
         from indexer.embedder_factory import embedder_for_build
         from indexer.index_files import current_build, read_manifest
         from indexer.model_files import resolve_model
         from indexer.tokens import HFTokenCounter
 
         model = resolve_model(self.settings.model_dir)
-        variant = self.settings.encoder
-        if variant is None:
+        precision = self.settings.precision
+        if precision is None:
             folder = current_build(self.settings.index_dir)
             try:
-                variant = index_encoder(read_manifest(folder)) if folder is not None else "fp32"
+                precision = read_manifest(folder).encoder.precision if folder is not None else "fp32"
             except NotesQAError:
-                variant = "fp32"
-        if self._embedder is None or self._embedder.precision != variant:
-            self._embedder = embedder_for_build(model, self.settings.cache_dir, variant)
+                precision = "fp32"
+        if self._embedder is None or self._embedder.precision != precision:
+            self._embedder = embedder_for_build(model, self.settings.cache_dir, precision)
         return build_index(self.settings, embedder=self._embedder, token_counter=HFTokenCounter(model.tokenizer_json),
                            model=model, wait_seconds=600)
 

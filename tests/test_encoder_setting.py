@@ -19,7 +19,7 @@ from indexer.keyword import KeywordParams
 from indexer.model_files import ModelInfo
 from indexer.settings import ChunkerSettings, Settings
 
-from .conftest import ROOT
+from .conftest import ROOT, SMALL_NOTES, write_notes
 from .fakes import FakeEmbedder
 from .test_build_and_search import build
 
@@ -55,8 +55,8 @@ def test_switching_encoder_rebuilds_everything_and_says_why(notes_settings: Sett
 def test_asking_for_another_encoder_makes_the_index_stale(notes_settings: Settings, fake_model: ModelInfo) -> None:
     build(notes_settings, fake_model, FakeInt8Embedder())
     assert index_status(notes_settings).state == "fresh"  # no preference: whatever the index uses
-    assert index_status(replace(notes_settings, encoder="int8")).state == "fresh"
-    status = index_status(replace(notes_settings, encoder="fp32"))
+    assert index_status(replace(notes_settings, precision="int8")).state == "fresh"
+    status = index_status(replace(notes_settings, precision="fp32"))
     assert status.state == "stale" and status.reason == "the index was built with the int8 encoder"
 
 
@@ -67,17 +67,17 @@ def test_an_index_from_before_the_setting_counts_as_fp32(notes_settings: Setting
     manifest = json.loads((folder / "manifest.json").read_text())
     del manifest["encoder"]["variant"]  # what older versions wrote
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    assert index_status(replace(notes_settings, encoder="fp32")).state == "fresh"
-    assert index_status(replace(notes_settings, encoder="int8")).state == "stale"
+    assert index_status(replace(notes_settings, precision="fp32")).state == "fresh"
+    assert index_status(replace(notes_settings, precision="int8")).state == "stale"
 
 
 def test_unknown_encoder_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="unknown encoder 'int4'; use one of: fp32, int8"):
-        Settings(encoder="int4")
+        Settings(precision="int4")
     with pytest.raises(UsageError):
         Settings.from_env({"NOTES_QA_ENCODER": "fp16"})
-    assert Settings.from_env({"NOTES_QA_ENCODER": "int8"}).encoder == "int8"
-    assert Settings.from_env({}).encoder is None
+    assert Settings.from_env({"NOTES_QA_ENCODER": "int8"}).precision == "int8"
+    assert Settings.from_env({}).precision is None
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,17 @@ def test_cli_rejects_an_unknown_encoder_in_one_line(tmp_path: Path, args: list[s
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+def test_index_json_names_precision_and_backend_beside_the_old_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .reliability_support import FakeCLI
+
+    cli = FakeCLI(monkeypatch, capsys, tmp_path)
+    notes = write_notes(tmp_path / "notes", SMALL_NOTES)
+    done = cli("index", "--json", "--corpus", str(notes), "--index", str(tmp_path / "index"))
+    assert done.code == 0, done.err
+    report = json.loads(done.out)
+    assert (report["precision"], report["backend"]) == ("fp32", "fake")
+    assert (report["variant"], report["encoder"]) == (report["precision"], report["backend"])  # what scripts read

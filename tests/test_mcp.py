@@ -97,6 +97,7 @@ def test_index_status_describes_the_index(tools: NotesTools) -> None:
     tools.search_notes("S3")
     info = tools.index_status()
     assert (info.state, info.notes, info.model, info.encoder, info.loaded) == ("fresh", 3, "fake@ffffffffffff", "fp32", True)
+    assert (info.precision, info.backend) == ("fp32", "fake")
     assert info.chunks and info.chunks > 0 and info.built_at and info.built_at.startswith("20")
 
 

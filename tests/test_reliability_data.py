@@ -337,7 +337,9 @@ def test_beir_duplicate_ids_are_dropped_with_a_warning(cli: FakeCLI, tmp_path: P
     assert data.doc_ids == ("d1", "d2") and data.queries == {"q1": "item size"}
     done = cli("eval", "--beir", str(folder), "--index", str(tmp_path / "bi"), "--json", "--mode", "dense")
     assert_ok(done, "1 documents in corpus.jsonl repeat an earlier _id", case="eval: BEIR duplicate _id")
-    assert json.loads(done.out)["metrics"]["ndcg@10"] <= 1.0
+    payload = json.loads(done.out)
+    assert payload["metrics"]["ndcg@10"] <= 1.0
+    assert (payload["precision"], payload["backend"]) == (payload["variant"], payload["encoder"]) == ("fp32", "fake")
 
 
 def test_beir_cache_that_is_a_file(cli: FakeCLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -134,4 +134,4 @@ def needs_model_export(settings: Settings) -> bool:
         model = resolve_model(settings.model_dir)
     except NotesQAError:  # opening reports it
         return False
-    return cached_onnx(model, settings.cache_dir, check_hash=False, precision=settings.encoder or "fp32") is None
+    return cached_onnx(model, settings.cache_dir, check_hash=False, precision=settings.precision or "fp32") is None

@@ -150,7 +150,7 @@ class CacheManifest:
     documents: int
     dim: int
     model: str
-    encoder: str  # the encoder variant (fp32 for caches made before the setting)
+    precision: str  # fp32 for caches made before the setting ("encoder" in the file)
     files: dict[str, str]
     format: int = _CACHE_FORMAT
 
@@ -165,14 +165,14 @@ class CacheManifest:
         fields = (raw.get("format"), raw.get("documents"), raw.get("dim"))
         if not all(isinstance(x, int) for x in fields) or not isinstance(raw.get("model"), str):
             raise ValueError("fields")
-        encoder = raw.get("encoder", "fp32")
-        if not isinstance(encoder, str):
+        precision = raw.get("encoder", "fp32")
+        if not isinstance(precision, str):
             raise ValueError("encoder")
-        return cls(raw["documents"], raw["dim"], raw["model"], encoder, dict(files), raw["format"])
+        return cls(raw["documents"], raw["dim"], raw["model"], precision, dict(files), raw["format"])
 
     def to_json(self) -> dict[str, Any]:
         return {"format": self.format, "documents": self.documents, "dim": self.dim, "model": self.model,
-                "encoder": self.encoder, "files": dict(self.files)}
+                "encoder": self.precision, "files": dict(self.files)}
 
 
 def beir_index(
