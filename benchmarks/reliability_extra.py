@@ -25,7 +25,7 @@ import indexer.lock
 from indexer.embedder_factory import register_backend
 from indexer.encoder_cache import EXPORT_VERSION, _stamp, cached_onnx, encoder_dir
 from indexer.errors import ModelError
-from indexer.index_files import sha256_file
+from indexer.fileio import sha256_file
 from indexer.model_files import ModelInfo
 from notes_qa_cli.main import main
 from tests.conftest import SMALL_NOTES, write_notes

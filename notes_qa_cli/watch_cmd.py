@@ -31,7 +31,8 @@ class _Builder:
     def build(self) -> BuildReport:
         from indexer.build import build_index
         from indexer.embedder_factory import embedder_for_build
-        from indexer.index_files import current_build, read_manifest
+        from indexer.index_files import current_build
+        from indexer.manifest import read_manifest
         from indexer.model_files import resolve_model
         from indexer.tokens import HFTokenCounter
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from indexer.encoder_cache import EXPORT_VERSION, _stamp, cached_onnx, encoder_dir
-from indexer.index_files import sha256_file
+from indexer.fileio import sha256_file
 from indexer.model_files import ModelInfo
 
 

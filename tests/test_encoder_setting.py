@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import fingerprint, index_status
+from indexer.build import index_status
 from indexer.embedder import EmbedderChoice
 from indexer.errors import UsageError
 from indexer.index_files import current_build, load_index
 from indexer.keyword import KeywordParams
 from indexer.model_files import ModelInfo
+from indexer.reuse import fingerprint
 from indexer.settings import ChunkerSettings, Settings
 
 from .conftest import ROOT, SMALL_NOTES, write_notes

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from indexer import fileio
 from indexer.fileio import atomic_folder
 
 
@@ -60,7 +59,7 @@ def test_a_failed_swap_puts_the_old_folder_back(tmp_path: Path, monkeypatch: pyt
             raise OSError(28, "No space left on device")
         real_rename(src, dst)
 
-    monkeypatch.setattr(fileio.os, "rename", rename)
+    monkeypatch.setattr(os, "rename", rename)  # the os module fileio calls
     with pytest.raises(OSError, match="No space"), atomic_folder(target) as tmp:
         (tmp / "a.txt").write_text("new")
     assert len(calls) == 3  # aside, the failed swap, back

@@ -15,7 +15,8 @@ from indexer.embedder import Embedder, OnnxEmbedder, SentenceTransformerEmbedder
 from indexer.embedder_factory import query_embedder
 from indexer.encoder_cache import cached_onnx, encoder_file, ensure_onnx
 from indexer.errors import ModelError
-from indexer.index_files import load_index, sha256_file
+from indexer.fileio import sha256_file
+from indexer.index_files import load_index
 from indexer.manifest import Manifest
 from indexer.model_files import resolve_model
 from indexer.service import open_searcher

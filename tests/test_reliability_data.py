@@ -28,7 +28,8 @@ from indexer.embedder_factory import embedder_for_build, register_backend
 from indexer.encoder_cache import EXPORT_VERSION, _stamp, cached_onnx, encoder_dir, ensure_onnx
 from indexer.errors import EXIT_CORPUS, EXIT_EVAL, EXIT_INDEX, EXIT_MODEL, ModelError, NotesQAError
 from indexer.evaluate.beir import load_beir
-from indexer.index_files import CURRENT, current_build, load_index, sha256_file
+from indexer.fileio import sha256_file
+from indexer.index_files import CURRENT, current_build, load_index
 from indexer.model_files import ModelInfo, resolve_model
 from indexer.settings import ChunkerSettings, Settings
 

@@ -18,7 +18,8 @@ import pytest
 from indexer.build import build_index
 from indexer.build_folders import clean_builds
 from indexer.errors import EXIT_INDEX, EXIT_MODEL, IndexFileError, IndexLockedError
-from indexer.index_files import CURRENT, current_build, load_index, sha256_file
+from indexer.fileio import sha256_file
+from indexer.index_files import CURRENT, current_build, load_index
 from indexer.lock import build_lock
 from indexer.search import Searcher
 from indexer.settings import ChunkerSettings, Settings
@@ -243,10 +244,11 @@ def test_clean_never_removes_the_live_build(tmp_path: Path) -> None:
 
 def test_second_build_while_one_runs_is_refused_or_waits(tmp_path: Path) -> None:
     root = tmp_path / "index"
-    busy = r"another notes-qa index run \(pid \d+\).*wait for it"
+    busy = r"another notes-qa index run \(pid \d+\) is building"
     with build_lock(root):
-        with pytest.raises(IndexLockedError, match=busy), build_lock(root):
+        with pytest.raises(IndexLockedError, match=busy) as refused, build_lock(root):
             pass
+        assert refused.value.fix == "wait for it to finish and run again"
         with pytest.raises(IndexLockedError), build_lock(root, wait_seconds=0.3):
             pass
     with build_lock(root, wait_seconds=0.3):  # released

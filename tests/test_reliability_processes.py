@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from indexer.build import build_index
-from indexer.index_files import current_build, load_index, read_manifest, verify_files
+from indexer.index_files import current_build, load_index, verify_files
+from indexer.manifest import read_manifest
 from indexer.search import Searcher
 from indexer.settings import ChunkerSettings, Settings
 

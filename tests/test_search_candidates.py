@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 import indexer.search as search_module
-from indexer.chunker import ChunkerSettings
 from indexer.fusion import FusionParams
 from indexer.index_files import load_index
 from indexer.model_files import ModelInfo
 from indexer.models import SearchFilter, SearchResult
 from indexer.search import Searcher, _best_first
-from indexer.settings import Settings
+from indexer.settings import ChunkerSettings, Settings
 
 from .conftest import write_notes
 from .fakes import FakeEmbedder
