@@ -2,10 +2,11 @@
 
 Before each use, the notes' file stats (and the live build the ``current`` link
 names) are compared with those seen at the last check; only when they differ
-is the full check run (``build.index_status``, which reads and hashes every
-note), and the index refreshed or reloaded if needed. On the bundled notes the
-stat pass costs about 0.1 ms and the full check 0.8 ms (2026-12-02), so the
-full check only runs when something changed.
+is the full check run (``build.index_status``, which reads the manifest and
+hashes the notes whose stat differs from the one it recorded), and the index
+refreshed or reloaded if needed. On the bundled notes the stat pass costs about
+0.1 ms and the full check 0.8 ms (2026-12-02), so the full check only runs
+when something changed.
 
 A file changed twice within one file-system timestamp tick keeps its stats;
 so stats taken less than ``RACY_SECONDS`` after a file's modification time are
