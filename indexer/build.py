@@ -199,8 +199,10 @@ def _write_build(
     rows = [[position[row.path], row.line, text_key(row.text)] for row in line_rows]
     disk.write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
     build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk)
-    files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-    write_manifest(tmp, replace(manifest, store=store.spec, files=files), disk)
+    written = [p for p in sorted(tmp.iterdir()) if p.is_file()]
+    files = {p.name: sha256_file(p) for p in written}
+    sizes = {p.name: p.stat().st_size for p in written}
+    write_manifest(tmp, replace(manifest, store=store.spec, files=files, file_sizes=sizes), disk)
     disk.fsync(tmp)
 
 
