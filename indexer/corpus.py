@@ -57,14 +57,22 @@ def _utf8_name(rel: str) -> str | None:
 
 
 def _candidates(root: Path, skip: set[Path], warnings: list[str], follow_links: bool = False) -> list[Path]:
-    """Note files below ``root``, following folder links once (no loops).
+    """Note files below ``root`` (see :func:`_candidate_files`)."""
+    return [Path(path) for _, path in _candidate_files(root, skip, warnings, follow_links)]
+
+
+def _candidate_files(
+    root: Path, skip: set[Path], warnings: list[str], follow_links: bool = False
+) -> list[tuple[str, str]]:
+    """Note files below ``root`` as (path relative to ``root`` with forward slashes, path), following
+    folder links once (no loops). Strings, not ``Path``: a freshness check lists every note.
 
     Links that lead outside ``root`` are skipped with a warning unless
     ``follow_links``: a link to a private file must not land in the index.
     Names that are not valid UTF-8 cannot be stored in the index; they are
     skipped with a warning.
     """
-    found: list[Path] = []
+    found: list[tuple[str, str]] = []
     seen_dirs: set[str] = set()
     root_real = os.path.realpath(root)
     follow_hint = "; skipped (--follow-links or NOTES_QA_FOLLOW_LINKS=1 indexes it)"
@@ -95,19 +103,21 @@ def _candidates(root: Path, skip: set[Path], warnings: list[str], follow_links: 
             else:
                 warnings.append(f"{relative(Path(folder) / shown)}/: folder name is not valid UTF-8; skipped (rename it)")
         dirnames[:] = kept
+        here = relative(folder)
+        prefix = "" if here == "." else here + "/"
         for name in sorted(filenames):
             if name.startswith(".") or not name.lower().endswith(NOTE_SUFFIXES):
                 continue
-            path = Path(folder) / name
+            path = os.path.join(folder, name)
             shown = _utf8_name(name)
             if shown is not None:
                 warnings.append(f"{relative(Path(folder) / shown)}: file name is not valid UTF-8; skipped (rename it)")
                 continue
             outside = os.path.islink(path) and os.path.exists(path) and not _inside(os.path.realpath(path), root_real)
             if outside and not follow_links:
-                warnings.append(f"{relative(path)}: a link to a file outside the corpus{follow_hint}")
+                warnings.append(f"{prefix}{name}: a link to a file outside the corpus{follow_hint}")
                 continue
-            found.append(path)
+            found.append((prefix + name, path))
     return found
 
 
@@ -170,8 +180,10 @@ def check_corpus_folder(root: Path) -> None:
         raise CorpusError(f"corpus {root} is not a folder", fix="pass --corpus a folder of .md notes")
 
 
-def _note_paths(root: Path, skip: tuple[Path, ...], follow_links: bool, warnings: list[str]) -> list[Path]:
-    """The candidate note files below ``root`` (never inside ``skip``, the index folder)."""
+def _note_paths(
+    root: Path, skip: tuple[Path, ...], follow_links: bool, warnings: list[str]
+) -> list[tuple[str, str]]:
+    """The candidate note files below ``root`` as (relative path, path), never inside ``skip`` (the index)."""
     check_corpus_folder(root)
     skip_real = {Path(os.path.realpath(p)) for p in skip}
     root_real = Path(os.path.realpath(root))
@@ -180,12 +192,11 @@ def _note_paths(root: Path, skip: tuple[Path, ...], follow_links: bool, warnings
             same = "is" if root_real == folder else "is inside"
             raise CorpusError(f"the corpus folder {root} {same} the index folder {folder}",
                               fix="pass --index a folder of its own (e.g. --index ./index)")
-    return _candidates(root, skip_real, warnings, follow_links)
+    return _candidate_files(root, skip_real, warnings, follow_links)
 
 
-def _note_file(root: Path, path: Path, max_file_bytes: int, warnings: list[str]) -> NoteFile | None:
-    """The note at ``path`` read and hashed, or None (and a warning) if it is not read."""
-    rel = path.relative_to(root).as_posix()
+def _note_file(rel: str, path: Path, max_file_bytes: int, warnings: list[str]) -> NoteFile | None:
+    """The note at ``path`` (``rel`` in the corpus) read and hashed, or None (and a warning) if it is not read."""
     try:
         data, info = _read_note(path, max_file_bytes)
     except SkippedNote as exc:
@@ -219,8 +230,8 @@ def read_corpus(
     also reads links that lead outside ``root``.
     """
     warnings: list[str] = []
-    notes = [note for path in _note_paths(root, skip, follow_links, warnings)
-             if (note := _note_file(root, path, max_file_bytes, warnings)) is not None]
+    notes = [note for rel, path in _note_paths(root, skip, follow_links, warnings)
+             if (note := _note_file(rel, Path(path), max_file_bytes, warnings)) is not None]
     if not notes:
         raise _no_notes(root, warnings)
     return Corpus(root, tuple(notes), tuple(warnings))
@@ -252,8 +263,7 @@ def corpus_hashes(
     warnings: list[str] = []
     hashes: dict[str, str] = {}
     hashed = 0
-    for path in _note_paths(root, skip, follow_links, warnings):
-        rel = path.relative_to(root).as_posix()
+    for rel, path in _note_paths(root, skip, follow_links, warnings):
         record = known.get(rel)
         if record is not None and record.stat is not None:
             try:
@@ -265,7 +275,7 @@ def corpus_hashes(
                 hashes[rel] = record.sha256
                 continue
         hashed += 1
-        note = _note_file(root, path, max_file_bytes, warnings)
+        note = _note_file(rel, Path(path), max_file_bytes, warnings)
         if note is not None:
             hashes[rel] = note.sha256
     if not hashes:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .build import build_index, index_status
-from .corpus import _candidates
+from .corpus import _candidate_files
 from .errors import IndexLockedError
 from .index_files import current_build
 
@@ -104,14 +104,14 @@ class LiveIndex:
         skip = {Path(os.path.realpath(self.settings.index_dir))}
         racy_after = time.time_ns() - self._racy_ns
         rows = []
-        for path in _candidates(root, skip, []):
+        for rel, path in _candidate_files(root, skip, []):
             try:
                 info = os.stat(path)
             except OSError:
                 return None
             if info.st_mtime_ns > racy_after or info.st_ctime_ns > racy_after:
                 return None
-            rows.append((path.relative_to(root).as_posix(), info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+            rows.append((rel, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
         live = current_build(self.settings.index_dir)
         return (None if live is None else str(live), tuple(rows))
 

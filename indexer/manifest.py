@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .embedder import EmbedderChoice
 from .errors import REBUILD, IndexFileError, os_reason
@@ -52,6 +52,10 @@ def _require(condition: bool, what: str) -> None:
 def _object(value: Any, what: str) -> dict[str, Any]:
     _require(isinstance(value, dict), what)
     return dict(value)
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return type(value) is int  # not a bool
 
 
 def _int(record: Mapping[str, Any], key: str, what: str, default: int | None = None) -> int:
@@ -172,13 +176,18 @@ class NoteRecord:
 
     @classmethod
     def from_json(cls, raw: Any, rel: str) -> NoteRecord:
-        what = f"note {rel!r}"
-        record = _object(raw, what)
-        stat = None
-        if "mtime_ns" in record:
-            stat = NoteStat(_int(record, "size", what), _int(record, "mtime_ns", what),
-                            _int(record, "ctime_ns", what), _int(record, "inode", what))
-        return cls(_str(record, "sha256", what), _int(record, "size", what, 0), stat)
+        # Written out rather than through _int/_str: a freshness check reads one record per note.
+        if not isinstance(raw, dict):
+            raise _Invalid(f"note {rel!r}")
+        sha256, size = raw.get("sha256"), raw.get("size", 0)
+        if not isinstance(sha256, str) or not _is_int(size):
+            raise _Invalid(f"note {rel!r}")
+        if "mtime_ns" not in raw:  # no stat: an older build, or a racily clean note
+            return cls(sha256, size)
+        mtime, ctime, inode = raw.get("mtime_ns"), raw.get("ctime_ns"), raw.get("inode")
+        if not (_is_int(mtime) and _is_int(ctime) and _is_int(inode)):
+            raise _Invalid(f"note {rel!r}")
+        return cls(sha256, size, NoteStat(size, mtime, ctime, inode))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"sha256": self.sha256, "size": self.size}

@@ -77,6 +77,8 @@ def test_a_same_size_edit_with_the_old_mtime_is_still_seen(built: Settings) -> N
     path.write_bytes(bytes(data))
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    if path.stat().st_ctime_ns == before.st_ctime_ns:  # a file system whose ctime tick outlasted the build
+        pytest.skip("ctime did not move: this file system cannot tell the edit by stat (NoteRecord tests cover it)")
     status = index_status(built)
     assert (status.state, status.reason) == ("stale", "notes 1 changed")
 
