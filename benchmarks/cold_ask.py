@@ -8,9 +8,10 @@ slower); to compare the code alone, give both the same interpreter and pick the 
 folder ``python -m`` runs in: ``--before "PY -m notes_qa_cli" --before-cwd /work/main
 --after "PY -m notes_qa_cli" --after-cwd .`` (``-m`` imports from the current folder first).
 
-Each corpus is indexed once (by ``--after``); then every run times ``ask --no-build`` of the
-same question with the before and the after command in turn (alternating, so both see the same
-machine load), from spawning the process to its exit, and reports the medians and their ratio.
+Each corpus is indexed once (by ``--after``); then every run times ``ask --no-build`` (load and
+answer) and plain ``ask`` (which also checks the notes are fresh) of the same question with the
+before and the after command in turn (alternating, so both see the same machine load), from
+spawning the process to its exit, and reports the medians (wall and CPU) and their ratios.
 Corpora: the bundled ``corpus/`` and, with ``--scifact N``, the first N SciFact abstracts
 written as notes (``# title`` + text, as ``scifact_as_notes.py`` writes them). The notes are
 dated an hour back before indexing: notes are older than the build that indexes them, and a
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -47,11 +49,18 @@ def write_scifact(dataset: Path, folder: Path, limit: int) -> None:
         os.utime(path, (back, back))
 
 
-def timed(command: list[str], cwd: Path) -> float:
-    """Seconds from spawning ``command`` to its exit. ``cwd`` is neutral: ``python -m`` imports from it."""
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds from spawning ``command`` to its exit, and the CPU seconds (user + system) it used.
+
+    ``python -m`` imports from ``cwd`` first. CPU time is less swayed than wall time by other
+    processes on a shared machine (it still counts the encoder threads' spinning).
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -80,18 +89,30 @@ def main() -> int:
     for name, (notes, index) in corpora.items():
         where = ["--corpus", str(notes), "--index", str(index)]
         subprocess.run([*after, "index", *where], check=True, stdout=subprocess.DEVNULL, cwd=after_cwd)
-        ask = ["ask", "--no-build", *where, QUESTION]
-        timed([*before, *ask], before_cwd), timed([*after, *ask], after_cwd)  # warm the page cache for both
-        runs: dict[str, list[float]] = {"before": [], "after": []}
-        for _ in range(args.runs):
-            runs["before"].append(timed([*before, *ask], before_cwd))
-            runs["after"].append(timed([*after, *ask], after_cwd))
-        medians = {k: statistics.median(v) for k, v in runs.items()}
-        results[name] = {"notes": sum(1 for _ in notes.rglob("*.md")), "runs": args.runs,
-                         "median_s": {k: round(v, 3) for k, v in medians.items()},
-                         "after_over_before": round(medians["after"] / medians["before"], 3),
-                         "all_s": {k: [round(x, 3) for x in v] for k, v in runs.items()}}
-        print(name, json.dumps(results[name]["median_s"]), "ratio", results[name]["after_over_before"], flush=True)
+        results[name] = {"notes": sum(1 for _ in notes.rglob("*.md")), "runs": args.runs}
+        # --no-build: load and answer; default: also the freshness check of the notes (index_status)
+        for mode, extra in (("no-build", ["--no-build"]), ("default", [])):
+            ask = ["ask", *extra, *where, QUESTION]
+            timed([*before, *ask], before_cwd), timed([*after, *ask], after_cwd)  # warm the page cache for both
+            wall: dict[str, list[float]] = {"before": [], "after": []}
+            cpu: dict[str, list[float]] = {"before": [], "after": []}
+            for _ in range(args.runs):
+                for side, command, cwd in (("before", before, before_cwd), ("after", after, after_cwd)):
+                    w, c = timed([*command, *ask], cwd)
+                    wall[side].append(w)
+                    cpu[side].append(c)
+            medians = {k: statistics.median(v) for k, v in wall.items()}
+            cpu_medians = {k: statistics.median(v) for k, v in cpu.items()}
+            results[name][mode] = {
+                "median_wall_s": {k: round(v, 3) for k, v in medians.items()},
+                "after_over_before": round(medians["after"] / medians["before"], 3),
+                "median_cpu_s": {k: round(v, 3) for k, v in cpu_medians.items()},
+                "cpu_after_over_before": round(cpu_medians["after"] / cpu_medians["before"], 3),
+                "all_wall_s": {k: [round(x, 3) for x in v] for k, v in wall.items()},
+            }
+            row = results[name][mode]
+            print(name, mode, "wall", json.dumps(row["median_wall_s"]), row["after_over_before"],
+                  "cpu", json.dumps(row["median_cpu_s"]), row["cpu_after_over_before"], flush=True)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0
