@@ -56,11 +56,6 @@ def _utf8_name(rel: str) -> str | None:
     return None
 
 
-def _candidates(root: Path, skip: set[Path], warnings: list[str], follow_links: bool = False) -> list[Path]:
-    """Note files below ``root`` (see :func:`_candidate_files`)."""
-    return [Path(path) for _, path in _candidate_files(root, skip, warnings, follow_links)]
-
-
 def _candidate_files(
     root: Path, skip: set[Path], warnings: list[str], follow_links: bool = False
 ) -> list[tuple[str, str]]:
