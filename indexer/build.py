@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .build_folders import clean_builds, swap_in
 from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
-from .corpus import Corpus, read_corpus
+from .corpus import Corpus, NoteFile, corpus_hashes, read_corpus
 from .disk import Disk
 from .embedder_factory import choice_for, embedder_for_build
 from .errors import IndexFileError, IndexWriteError, ModelError, os_reason
@@ -63,6 +63,7 @@ class BuildReport:
 class IndexStatus:
     state: str  # "missing", "fresh", "stale" or "broken"
     reason: str
+    hashed: int = 0  # notes read and hashed to know (those whose stat differs from the manifest's)
 
 
 def index_encoder(manifest: Manifest) -> str:
@@ -110,28 +111,38 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
         manifest = read_manifest(folder)
     except IndexFileError as exc:
         return IndexStatus("broken", exc.message)
-    if corpus is None:
-        corpus = read_corpus(
+    if corpus is None:  # only notes whose stat differs from the manifest's are read
+        now = corpus_hashes(
             settings.corpus_dir,
+            manifest.notes,
             max_file_bytes=settings.chunker.max_file_bytes,
             skip=(settings.index_dir,),
             follow_links=settings.follow_links,
         )
-    diff = manifest.notes_diff(corpus.hashes())
+        hashes, hashed = now.hashes, now.hashed
+    else:
+        hashes, hashed = corpus.hashes(), len(corpus.notes)
+    diff = manifest.notes_diff(hashes)
     if diff:
         parts = [f"{len(x)} {what}" for x, what in ((diff.changed, "changed"), (diff.added, "new"),
                                                     (diff.removed, "removed")) if x]
-        return IndexStatus("stale", "notes " + ", ".join(parts))
+        return IndexStatus("stale", "notes " + ", ".join(parts), hashed)
     if settings.model_dir is not None:
         model = resolve_model(settings.model_dir)
         if model.fingerprint != manifest.model.fingerprint:
-            return IndexStatus("stale", "the index was built with another model")
+            return IndexStatus("stale", "the index was built with another model", hashed)
     built_with = manifest.encoder_variant
     if settings.precision is not None and settings.precision != built_with:
-        return IndexStatus("stale", f"the index was built with the {built_with} encoder")
-    return IndexStatus("fresh", "up to date")
+        return IndexStatus("stale", f"the index was built with the {built_with} encoder", hashed)
+    return IndexStatus("fresh", "up to date", hashed)
 
 
+
+
+def _note_record(note: NoteFile, read_from_ns: int) -> NoteRecord:
+    if note.stat is None:
+        return NoteRecord(note.sha256, note.size)
+    return NoteRecord.indexed(note.sha256, note.stat, read_from_ns=read_from_ns)
 
 
 def _embed(
@@ -188,8 +199,10 @@ def _write_build(
     rows = [[position[row.path], row.line, text_key(row.text)] for row in line_rows]
     disk.write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
     build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk)
-    files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-    write_manifest(tmp, replace(manifest, store=store.spec, files=files), disk)
+    written = [p for p in sorted(tmp.iterdir()) if p.is_file()]
+    files = {p.name: sha256_file(p) for p in written}
+    sizes = {p.name: p.stat().st_size for p in written}
+    write_manifest(tmp, replace(manifest, store=store.spec, files=files, file_sizes=sizes), disk)
     disk.fsync(tmp)
 
 
@@ -215,6 +228,7 @@ def build_index(
     started = time.perf_counter()
     disk = disk or Disk()
     index_root = settings.index_dir
+    read_from_ns = time.time_ns()  # notes modified after this (or just before) get no stat in the manifest
     corpus = read_corpus(
         settings.corpus_dir,
         max_file_bytes=settings.chunker.max_file_bytes,
@@ -268,7 +282,7 @@ def build_index(
                 model=ModelRecord.of(model),
                 fingerprint=fp,
                 counts=Counts(files=len(corpus.notes), chunks=len(chunks), lines=len(lines)),
-                notes={n.rel: NoteRecord(n.sha256, n.size) for n in corpus.notes},
+                notes={n.rel: _note_record(n, read_from_ns) for n in corpus.notes},
                 files={},  # with the store spec, once the files are written (_write_build)
                 encoder=choice_for(embedder, model, settings.cache_dir),
                 chunker=settings.chunker,

@@ -10,8 +10,21 @@
       build-.../bm25.*          keyword index (numpy arrays + JSON)
       .lock                     held while a build runs
 
-Every file is checked against the manifest's sha256 (``manifest.py`` reads and
-writes the manifest) before FAISS or numpy reads it. Nothing is unpickled and nothing in the folder is executed.
+What is checked, and when (``manifest.py`` reads and writes the manifest):
+
+- on every load (``load_index``, so every cold ``ask``): each file's size
+  against the manifest (``check_files``: a ``stat``, no read), before FAISS or
+  numpy opens it; then the FAISS file's structure (``store/layout.py``), the
+  ``.npy`` headers, dtypes and shapes, the JSON, and the counts against each
+  other. A truncated, extended, missing or swapped file is refused; a byte
+  changed in place inside the vectors is not (hashing every file on every
+  ``ask`` read the whole index twice);
+- by ``notes-qa verify`` and before a build reuses the previous build's vectors:
+  each file's full sha256 against the manifest (``verify_files``), which
+  catches any changed byte. Builds written before sizes were recorded have no
+  ``file_sizes``: their files are hashed on load, as before.
+
+Nothing is unpickled and nothing in the folder is executed.
 """
 
 from __future__ import annotations
@@ -35,7 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CURRENT", "FORMAT", "FORMAT_VERSION", "MANIFEST", "LineRow", "LoadedIndex", "Manifest", "chunk_to_json",
-    "current_build", "load_index", "read_chunks", "read_line_rows", "read_manifest", "sha256_file", "verify_files",
+    "check_files", "current_build", "load_index", "read_chunks", "read_line_rows", "read_manifest", "sha256_file",
+    "verify_files",
 ]
 
 CURRENT = "current"
@@ -69,15 +83,41 @@ class LoadedIndex:
 
 
 def verify_files(folder: Path, manifest: Manifest) -> None:
-    """Check every file of the build against the manifest's sha256 (before anything parses it)."""
-    for name, expected in manifest.files.items():
+    """Check every file of the build against the manifest's sha256 (reads every byte of the index)."""
+    for name in manifest.files:
+        _verify_file(folder, manifest, name)
+
+
+def _verify_file(folder: Path, manifest: Manifest, name: str) -> None:
+    path = folder / name
+    try:
+        actual = sha256_file(path)
+    except OSError as exc:
+        raise IndexFileError(f"index file {path} is missing or unreadable ({os_reason(exc)})", fix=REBUILD) from exc
+    if actual != manifest.files[name]:
+        raise IndexFileError(f"index file {path} does not match its checksum (damaged or edited)", fix=REBUILD)
+
+
+def check_files(folder: Path, manifest: Manifest) -> None:
+    """The load-time check: every file of the build has the size the manifest recorded (no file is read).
+
+    A file the manifest records no size for (builds that predate sizes) is
+    checked against its sha256 instead. Contents are checked by the readers
+    (structure, headers, shapes, counts); a full check is :func:`verify_files`.
+    """
+    for name in manifest.files:
+        expected = manifest.file_sizes.get(name)
+        if expected is None:
+            _verify_file(folder, manifest, name)
+            continue
         path = folder / name
         try:
-            actual = sha256_file(path)
+            size = path.stat().st_size
         except OSError as exc:
             raise IndexFileError(f"index file {path} is missing or unreadable ({os_reason(exc)})", fix=REBUILD) from exc
-        if actual != expected:
-            raise IndexFileError(f"index file {path} does not match its checksum (damaged or edited)", fix=REBUILD)
+        if size != expected:
+            raise IndexFileError(f"index file {path} is {size:,} bytes, the manifest says {expected:,} "
+                                 "(truncated, damaged or edited)", fix=REBUILD)
 
 
 def _chunk_from_json(record: Any, number: int) -> Chunk:
@@ -151,7 +191,7 @@ def read_line_rows(folder: Path) -> tuple[LineRow, ...]:
 
 
 def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
-    """Open the live build under ``index_root``, checking everything first."""
+    """Open the live build under ``index_root``, checking it first (file sizes, then structure: see the module)."""
     import numpy as np
 
     from .keyword import KeywordIndex
@@ -161,7 +201,7 @@ def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
     if folder is None:
         raise IndexFileError(f"no index at {index_root}", fix="build it with: notes-qa index")
     manifest = read_manifest(folder)
-    verify_files(folder, manifest)
+    check_files(folder, manifest)
     required = {"chunks.jsonl", "vectors.faiss", "lines.npy", "lines.json", "bm25.vocab.json"}
     if not required <= set(manifest.files):
         raise IndexFileError("the index manifest is invalid (file list)", fix=REBUILD)

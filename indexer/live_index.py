@@ -2,10 +2,11 @@
 
 Before each use, the notes' file stats (and the live build the ``current`` link
 names) are compared with those seen at the last check; only when they differ
-is the full check run (``build.index_status``, which reads and hashes every
-note), and the index refreshed or reloaded if needed. On the bundled notes the
-stat pass costs about 0.1 ms and the full check 0.8 ms (2026-12-02), so the
-full check only runs when something changed.
+is the full check run (``build.index_status``, which reads the manifest and
+hashes the notes whose stat differs from the one it recorded), and the index
+refreshed or reloaded if needed. On the bundled notes the stat pass costs about
+0.1 ms and the full check 0.8 ms (2026-12-02), so the full check only runs
+when something changed.
 
 A file changed twice within one file-system timestamp tick keeps its stats;
 so stats taken less than ``RACY_SECONDS`` after a file's modification time are
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .build import build_index, index_status
-from .corpus import _candidates
+from .corpus import _candidate_files
 from .errors import IndexLockedError
 from .index_files import current_build
 
@@ -103,14 +104,14 @@ class LiveIndex:
         skip = {Path(os.path.realpath(self.settings.index_dir))}
         racy_after = time.time_ns() - self._racy_ns
         rows = []
-        for path in _candidates(root, skip, []):
+        for rel, path in _candidate_files(root, skip, []):
             try:
                 info = os.stat(path)
             except OSError:
                 return None
             if info.st_mtime_ns > racy_after or info.st_ctime_ns > racy_after:
                 return None
-            rows.append((path.relative_to(root).as_posix(), info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+            rows.append((rel, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
         live = current_build(self.settings.index_dir)
         return (None if live is None else str(live), tuple(rows))
 

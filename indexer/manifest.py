@@ -15,11 +15,12 @@ full rebuild.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .embedder import EmbedderChoice
 from .errors import REBUILD, IndexFileError, os_reason
@@ -51,6 +52,10 @@ def _require(condition: bool, what: str) -> None:
 def _object(value: Any, what: str) -> dict[str, Any]:
     _require(isinstance(value, dict), what)
     return dict(value)
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return type(value) is int  # not a bool
 
 
 def _int(record: Mapping[str, Any], key: str, what: str, default: int | None = None) -> int:
@@ -124,20 +129,71 @@ class ModelRecord:
         return out
 
 
+#: A note whose modification time is this close to (or after) the moment a build
+#: began reading the corpus is "racily clean": it could change again within the
+#: same file-system timestamp tick (1 ns on ext4, 2 s on FAT) and keep its stat,
+#: so the build records no stat for it and every freshness check hashes it (as
+#: git does with entries as new as its index file). The next build records it.
+RACY_NS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class NoteStat:
+    """What ``os.stat`` says of a note: when it matches the manifest's, the note is unchanged (as git trusts it)."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> NoteStat:
+        return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
 @dataclass(frozen=True)
 class NoteRecord:
-    """One note as it was indexed."""
+    """One note as it was indexed: its hash and size, and its stat when the build could trust it.
+
+    ``stat`` is None in manifests written before stats were recorded and for
+    notes modified within ``RACY_NS`` of the build's start: such notes are hashed
+    by every freshness check.
+    """
 
     sha256: str
     size: int
+    stat: NoteStat | None = None
+
+    @classmethod
+    def indexed(cls, sha256: str, stat: NoteStat, *, read_from_ns: int) -> NoteRecord:
+        """The record of a note hashed by a build that began reading the corpus at ``read_from_ns`` (epoch ns)."""
+        trusted = stat.mtime_ns < read_from_ns - RACY_NS
+        return cls(sha256, stat.size, stat if trusted else None)
+
+    def unchanged(self, stat: NoteStat) -> bool:
+        """True when ``stat`` (now) proves the note is as indexed, without reading it."""
+        return self.stat is not None and self.stat == stat
 
     @classmethod
     def from_json(cls, raw: Any, rel: str) -> NoteRecord:
-        record = _object(raw, f"note {rel!r}")
-        return cls(_str(record, "sha256", f"note {rel!r}"), _int(record, "size", f"note {rel!r}", 0))
+        # Written out rather than through _int/_str: a freshness check reads one record per note.
+        if not isinstance(raw, dict):
+            raise _Invalid(f"note {rel!r}")
+        sha256, size = raw.get("sha256"), raw.get("size", 0)
+        if not isinstance(sha256, str) or not _is_int(size):
+            raise _Invalid(f"note {rel!r}")
+        if "mtime_ns" not in raw:  # no stat: an older build, or a racily clean note
+            return cls(sha256, size)
+        mtime, ctime, inode = raw.get("mtime_ns"), raw.get("ctime_ns"), raw.get("inode")
+        if not (_is_int(mtime) and _is_int(ctime) and _is_int(inode)):
+            raise _Invalid(f"note {rel!r}")
+        return cls(sha256, size, NoteStat(size, mtime, ctime, inode))
 
     def to_json(self) -> dict[str, Any]:
-        return {"sha256": self.sha256, "size": self.size}
+        out: dict[str, Any] = {"sha256": self.sha256, "size": self.size}
+        if self.stat is not None:
+            out.update(mtime_ns=self.stat.mtime_ns, ctime_ns=self.stat.ctime_ns, inode=self.stat.inode)
+        return out
 
 
 @dataclass(frozen=True)
@@ -221,7 +277,7 @@ class Manifest:
     counts: Counts
     #: note path (relative to the corpus) -> how it was when indexed
     notes: Mapping[str, NoteRecord]
-    #: file of the build folder -> its sha256; every file is checked against it before it is read
+    #: file of the build folder -> its sha256, checked by ``notes-qa verify`` and before a build reuses vectors
     files: Mapping[str, str]
     #: How the chunks were embedded and how questions are (the ``"encoder"`` section).
     encoder: EmbedderChoice = EmbedderChoice("sentence-transformers", "fp32", "sentence-transformers")
@@ -232,6 +288,9 @@ class Manifest:
     build: BuildRecord = BuildRecord()
     created_by: str = ""
     built_at: str | None = None
+    #: file of the build folder -> its size in bytes, checked on every load (empty for builds that predate
+    #: it: their files are checked against ``files``' sha256 on load instead)
+    file_sizes: Mapping[str, int] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     #: sections of the file this version does not know, kept so that to_json gives them back
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
@@ -240,6 +299,7 @@ class Manifest:
         # Read-only all the way down (a copy: the caller's mappings stay theirs).
         object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+        object.__setattr__(self, "file_sizes", MappingProxyType(dict(self.file_sizes)))
         object.__setattr__(self, "extra", _frozen(_thawed(self.extra)))
 
     @property
@@ -289,13 +349,17 @@ class Manifest:
         _require(all(isinstance(v, str) for v in files.values()), "files")
         for name in files:
             _require(isinstance(name, str) and "/" not in name and not name.startswith("."), f"file name {name!r}")
+        sizes = _object(raw.get("file_sizes", {}), "file_sizes")
+        for name, size in sizes.items():
+            _require(name in files and isinstance(size, int) and not isinstance(size, bool) and size >= 0,
+                     f"file size of {name!r}")
         counts = Counts.from_json(raw.get("counts"))
         corpus = _object(raw.get("corpus"), "corpus")
         notes = {str(rel): NoteRecord.from_json(v, str(rel)) for rel, v in _object(corpus.get("files"), "corpus").items()}
         fingerprint = raw.get("fingerprint")
         _require(isinstance(fingerprint, str), "fingerprint")
         known = {"format", "format_version", "created_by", "built_at", "model", "encoder", "chunker", "keyword",
-                 "fingerprint", "corpus", "counts", "build", "store", "files"}
+                 "fingerprint", "corpus", "counts", "build", "store", "files", "file_sizes"}
         return cls(
             model=model,
             fingerprint=str(fingerprint),
@@ -311,6 +375,7 @@ class Manifest:
             created_by=_str(raw, "created_by", "created_by", ""),
             built_at=None if raw.get("built_at") is None else _str(raw, "built_at", "built_at"),
             format_version=version,
+            file_sizes=sizes,
             extra={k: v for k, v in raw.items() if k not in known},
         )
 
@@ -333,6 +398,8 @@ class Manifest:
         if self.store is not None:
             out["store"] = self.store.to_json()
         out["files"] = dict(self.files)
+        if self.file_sizes:
+            out["file_sizes"] = dict(self.file_sizes)
         out.update(_thawed(self.extra))
         return out
 

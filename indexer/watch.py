@@ -94,23 +94,30 @@ def concerns_notes(root: Path, raw: Iterable[tuple[object, str]], skip: tuple[Pa
 
 
 def pending_changes(settings: Settings) -> NoteChanges:
-    """How the notes now differ from the live index (every note counts as new when there is none)."""
-    from .corpus import read_corpus
+    """How the notes now differ from the live index (every note counts as new when there is none).
+
+    Only notes whose stat differs from the manifest's are read (``corpus.corpus_hashes``).
+    """
+    from .corpus import corpus_hashes
     from .errors import IndexFileError
     from .index_files import current_build
     from .manifest import read_manifest
 
+    folder = current_build(settings.index_dir)
+    manifest = None
+    if folder is not None:
+        try:
+            manifest = read_manifest(folder)
+        except IndexFileError:
+            manifest = None
     try:
-        hashes = read_corpus(settings.corpus_dir, max_file_bytes=settings.chunker.max_file_bytes,
-                             skip=(settings.index_dir,)).hashes()
+        hashes = corpus_hashes(settings.corpus_dir, {} if manifest is None else manifest.notes,
+                               max_file_bytes=settings.chunker.max_file_bytes, skip=(settings.index_dir,)).hashes
     except CorpusError:  # no notes left (or no folder): every indexed note is gone
         hashes = {}
-    folder = current_build(settings.index_dir)
     if folder is None:
         return NoteChanges(added=tuple(sorted(hashes)))
-    try:
-        manifest = read_manifest(folder)
-    except IndexFileError:
+    if manifest is None:
         return NoteChanges(modified=tuple(sorted(hashes)))
     diff = manifest.notes_diff(hashes)
     return NoteChanges(diff.added, diff.changed, diff.removed)

@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_watch.add_argument("--quiet-ms", type=_positive_int, default=300, metavar="MS",
                          help="refresh once the notes were quiet this long (default 300)")
 
+    p_verify = sub.add_parser("verify", help="hash every index file and note against the index's manifest",
+                              description="Check the whole index (every byte) and the notes against the manifest.")
+    _paths(p_verify, model=False)
+    p_verify.add_argument("--json", action="store_true", help="print the result as JSON")
+
     p_tui = sub.add_parser("tui", help="open the terminal app (the default)", description="Open the terminal app.")
     p_tui.add_argument("question", nargs="?", help="a question, asked as soon as the index is ready")
     p_tui.add_argument("--mode", choices=("hybrid", "dense", "keyword"), help="ranking (default: the last one used)")
@@ -146,6 +151,10 @@ def main(argv: Sequence[str] | None = None, interrupts: Interrupts | None = None
             from .mcp_cmd import run_mcp
 
             return run_mcp(args)
+        if args.command == "verify":
+            from .verify_cmd import run_verify
+
+            return run_verify(args)
         if args.command == "watch":
             from .watch_cmd import run_watch
 

@@ -9,7 +9,7 @@ import pytest
 
 from indexer.build import build_index, index_status
 from indexer.errors import IndexFileError, UsageError
-from indexer.index_files import current_build, load_index
+from indexer.index_files import current_build, load_index, read_manifest, verify_files
 from indexer.model_files import ModelInfo
 from indexer.search import Searcher
 from indexer.settings import Settings
@@ -129,6 +129,7 @@ def test_previous_build_answers_until_the_new_one_is_complete(notes_settings: Se
 
 
 def test_tampered_files_are_refused(notes_settings: Settings, fake_model: ModelInfo) -> None:
+    """A load checks sizes and structure; a byte changed in place is found by the full check (``verify``)."""
     build(notes_settings, fake_model)
     folder = current_build(notes_settings.index_dir)
     assert folder is not None
@@ -136,7 +137,10 @@ def test_tampered_files_are_refused(notes_settings: Settings, fake_model: ModelI
     data = bytearray(vectors.read_bytes())
     data[len(data) // 2] ^= 0xFF
     vectors.write_bytes(bytes(data))
-    with pytest.raises(IndexFileError, match="checksum"):
+    with pytest.raises(IndexFileError, match="vectors.faiss does not match its checksum"):
+        verify_files(folder, read_manifest(folder))
+    vectors.write_bytes(bytes(data[:-1]))
+    with pytest.raises(IndexFileError, match="vectors.faiss is .* bytes, the manifest says"):
         load_index(notes_settings.index_dir)
 
 

@@ -55,6 +55,7 @@ def rehash(folder: Path, name: str) -> None:
     """Make the manifest agree with an edited file (a careful forger, or bit rot plus bad luck)."""
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["files"][name] = sha256_file(folder / name)
+    manifest["file_sizes"][name] = (folder / name).stat().st_size
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -89,21 +90,23 @@ def forged(damage: Callable[[Path, str], None], name: str) -> Callable[[Path], N
 
 
 DAMAGE: list[tuple[str, Callable[[Path], object], str]] = [
-    ("index: truncated vectors.faiss", lambda f: truncate(f, "vectors.faiss"), "vectors.faiss does not match its checksum"),
-    ("index: bit-flipped vectors.faiss", lambda f: flip_bit(f, "vectors.faiss"), "vectors.faiss does not match its checksum"),
-    ("index: truncated vectors.faiss, checksum forged",
+    ("index: truncated vectors.faiss", lambda f: truncate(f, "vectors.faiss"), "vectors.faiss is"),
+    ("index: truncated vectors.faiss, checksum and size forged",
      forged(truncate, "vectors.faiss"), "corrupt or truncated"),
-    ("index: bit-flipped lines.npy", lambda f: flip_bit(f, "lines.npy"), "lines.npy does not match its checksum"),
-    ("index: missing line in chunks.jsonl", lambda f: drop_line(f, "chunks.jsonl"), "chunks.jsonl does not match its checksum"),
-    ("index: missing line in chunks.jsonl, checksum forged",
+    ("index: truncated lines.npy, checksum and size forged", forged(truncate, "lines.npy"), "lines.npy"),
+    ("index: missing line in chunks.jsonl", lambda f: drop_line(f, "chunks.jsonl"), "chunks.jsonl is"),
+    ("index: missing line in chunks.jsonl, checksum and size forged",
      forged(drop_line, "chunks.jsonl"), "chunks.jsonl has"),
     ("index: deleted bm25 file", lambda f: (f / "bm25.indptr.npy").unlink(), "missing or unreadable"),
     ("index: garbage manifest.json", lambda f: (f / "manifest.json").write_bytes(b"\x00\xffnot json{"), "manifest"),
     ("index: manifest.json is a list", lambda f: (f / "manifest.json").write_text("[1, 2]"), "manifest is invalid"),
     ("index: edited manifest (chunk count)",
      lambda f: edit_manifest(f, lambda m: m["counts"].update(chunks=m["counts"]["chunks"] + 1)), "the manifest says"),
-    ("index: edited manifest (checksum)",
-     lambda f: edit_manifest(f, lambda m: m["files"].update({"lines.json": "0" * 64})), "lines.json does not match"),
+    ("index: edited manifest (size)",
+     lambda f: edit_manifest(f, lambda m: m["file_sizes"].update({"lines.json": 1})), "the manifest says 1 (truncated"),
+    ("index: manifest of an older build (no sizes), bit-flipped lines.npy",
+     lambda f: (edit_manifest(f, lambda m: m.pop("file_sizes")), flip_bit(f, "lines.npy")),
+     "lines.npy does not match its checksum"),
     ("index: edited manifest (file name with a path)",
      lambda f: edit_manifest(f, lambda m: m["files"].update({"../../etc/passwd": "0" * 64})), "file name"),
     ("index: edited manifest (dimension)",
@@ -199,18 +202,56 @@ def _model_folder(root: Path, config: str) -> Path:
 # --------------------------------------------------------------------------- trust
 
 
-def test_checksums_are_checked_before_faiss_or_numpy_read(
+def test_sizes_are_checked_before_faiss_or_numpy_read(
     cli: FakeCLI, args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    flip_bit(live(tmp_path), "lines.npy")
+    truncate(live(tmp_path), "lines.npy")
     touched: list[str] = []
     import indexer.store
 
     monkeypatch.setattr(indexer.store.VectorStore, "load", lambda *a, **k: touched.append("faiss"))
     monkeypatch.setattr(np, "load", lambda *a, **k: touched.append("numpy"))
-    with pytest.raises(IndexFileError, match="checksum"):
+    with pytest.raises(IndexFileError, match="lines.npy is"):
         load_index(tmp_path / "index")
     assert touched == []
+
+
+# A byte changed in place, size kept: a load no longer hashes the index (that read every byte twice on each
+# cold ask), so these load and answer; ``notes-qa verify`` hashes every file and names the damaged one.
+IN_PLACE: list[tuple[str, Callable[[Path], object], str]] = [
+    ("bit-flipped vectors.faiss", lambda f: flip_bit(f, "vectors.faiss"), "vectors.faiss does not match its checksum"),
+    ("bit-flipped lines.npy", lambda f: flip_bit(f, "lines.npy"), "lines.npy does not match its checksum"),
+    ("edited manifest (checksum)", lambda f: edit_manifest(f, lambda m: m["files"].update({"lines.json": "0" * 64})),
+     "lines.json does not match its checksum"),
+]
+
+
+@pytest.mark.parametrize(("case", "damage", "needle"), IN_PLACE, ids=[d[0] for d in IN_PLACE])
+def test_verify_finds_what_a_load_does_not(
+    cli: FakeCLI, args: list[str], tmp_path: Path, case: str, damage: Callable[[Path], object], needle: str
+) -> None:
+    ok = cli("verify", *args)
+    assert_ok(ok, case="verify: a sound index")
+    assert ok.out.strip() == "index OK: 8 files, 3 notes checked"
+    damage(live(tmp_path))
+    assert_ok(cli("ask", "--no-build", *args, "S3 durability"), case=f"index: {case} (ask --no-build loads it)")
+    found = cli("verify", *args)
+    assert_clean_error(found, EXIT_INDEX, needle, REBUILD, case=f"index: {case} (verify)")
+    as_json = cli("verify", "--json", *args)
+    assert as_json.code == EXIT_INDEX
+    assert json.loads(as_json.out) == {"ok": False, "error": found.err_lines[0].removeprefix("notes-qa: error: "),
+                                       "fix": REBUILD}
+
+
+def test_verify_names_a_note_that_differs(cli: FakeCLI, args: list[str], tmp_path: Path) -> None:
+    report = json.loads(cli("verify", "--json", *args).out)
+    assert (report["ok"], report["files"], report["notes"]) == (True, 8, 3)
+    note = Path(args[1]) / "storage.md"
+    note.write_text(note.read_text() + "- Glacier is for archives\n")
+    done = cli("verify", *args)
+    assert_clean_error(done, EXIT_INDEX, "note storage.md is changed since the index was built", "notes-qa index",
+                       case="notes: a note changed (verify)")
+    assert "--full" not in done.err  # an incremental build is enough
 
 
 def test_a_pickle_in_the_index_is_never_loaded(args: list[str], tmp_path: Path) -> None:

@@ -213,14 +213,14 @@ def test_unreadable_subfolder(cli: FakeCLI, tmp_path: Path, notes: Path, monkeyp
 def test_file_deleted_while_indexing(cli: FakeCLI, tmp_path: Path, notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import indexer.corpus
 
-    real = indexer.corpus._candidates
+    real = indexer.corpus._candidate_files
 
-    def list_then_delete(*args: object) -> list[Path]:
+    def list_then_delete(*args: object) -> list[tuple[str, str]]:
         found = real(*args)  # type: ignore[arg-type]
         (notes / "cache.md").unlink()  # gone between listing and reading
         return found
 
-    monkeypatch.setattr(indexer.corpus, "_candidates", list_then_delete)
+    monkeypatch.setattr(indexer.corpus, "_candidate_files", list_then_delete)
     done = cli("index", *index_args(notes, tmp_path))
     assert_ok(done, "cache.md: disappeared while it was being read; skipped", case="corpus: file deleted while indexing")
     assert "indexed 2 files" in done.out

@@ -1,0 +1,155 @@
+"""Freshness by stat: ``index_status`` reads only notes whose stat differs from the manifest's (as git does)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from indexer.build import build_index, index_status
+from indexer.corpus import corpus_hashes, read_corpus
+from indexer.index_files import current_build, read_manifest
+from indexer.manifest import RACY_NS, NoteRecord, NoteStat
+from indexer.model_files import ModelInfo
+from indexer.settings import Settings
+from indexer.watch import pending_changes
+
+from .fakes import FakeEmbedder, WordCounter
+
+HOUR_NS = 3600 * 10**9
+
+
+def age(folder: Path, seconds: int = 3600) -> None:
+    """Date every note ``seconds`` back, so a build trusts their stats (not racily clean)."""
+    for path in folder.rglob("*.md"):
+        info = path.stat()
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - seconds * 10**9))
+
+
+def build(settings: Settings, model: ModelInfo) -> None:
+    build_index(settings, embedder=FakeEmbedder(), token_counter=WordCounter(), model=model)
+
+
+@pytest.fixture
+def built(notes_settings: Settings, fake_model: ModelInfo) -> Settings:
+    age(notes_settings.corpus_dir)
+    build(notes_settings, fake_model)
+    return notes_settings
+
+
+def test_the_manifest_records_each_notes_stat(built: Settings) -> None:
+    folder = current_build(built.index_dir)
+    assert folder is not None
+    manifest = read_manifest(folder)
+    for rel, record in manifest.notes.items():
+        assert record.stat == NoteStat.of(os.stat(built.corpus_dir / rel)), rel
+    raw = json.loads((folder / "manifest.json").read_text())["corpus"]["files"]["cache.md"]
+    assert set(raw) == {"sha256", "size", "mtime_ns", "ctime_ns", "inode"}
+
+
+def test_an_unchanged_corpus_is_fresh_without_reading_a_note(built: Settings) -> None:
+    status = index_status(built)
+    assert (status.state, status.hashed) == ("fresh", 0)
+
+
+def test_only_the_edited_note_is_hashed(built: Settings) -> None:
+    path = built.corpus_dir / "cache.md"
+    path.write_text(path.read_text() + "- Valkey forks Redis\n")
+    status = index_status(built)
+    assert (status.state, status.reason, status.hashed) == ("stale", "notes 1 changed", 1)
+
+
+def test_a_touched_note_with_the_same_bytes_is_fresh(built: Settings) -> None:
+    path = built.corpus_dir / "cache.md"
+    path.write_bytes(path.read_bytes())  # new mtime and ctime, same content
+    status = index_status(built)
+    assert (status.state, status.hashed) == ("fresh", 1)
+
+
+def test_a_same_size_edit_with_the_old_mtime_is_still_seen(built: Settings) -> None:
+    """Size and mtime put back as they were: the ctime (or inode) still differs, so the note is hashed."""
+    path = built.corpus_dir / "cache.md"
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    data[0:1] = b"X" if data[0:1] != b"X" else b"Y"
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    if path.stat().st_ctime_ns == before.st_ctime_ns:  # a file system whose ctime tick outlasted the build
+        pytest.skip("ctime did not move: this file system cannot tell the edit by stat (NoteRecord tests cover it)")
+    status = index_status(built)
+    assert (status.state, status.reason) == ("stale", "notes 1 changed")
+
+
+def test_a_note_replaced_by_rename_is_hashed(built: Settings) -> None:
+    path = built.corpus_dir / "cache.md"
+    other = built.corpus_dir / "cache.md.tmp"
+    other.write_bytes(path.read_bytes())
+    os.replace(other, path)  # an editor's atomic save: new inode, same bytes
+    status = index_status(built)
+    assert (status.state, status.hashed) == ("fresh", 1)
+
+
+def test_new_and_removed_notes_are_seen(built: Settings) -> None:
+    (built.corpus_dir / "storage.md").unlink()
+    (built.corpus_dir / "new.md").write_text("# New\n\nA new note about queues.\n")
+    status = index_status(built)
+    assert (status.state, status.reason, status.hashed) == ("stale", "notes 1 new, 1 removed", 1)
+    changes = pending_changes(built)
+    assert (changes.added, changes.modified, changes.deleted) == (("new.md",), (), ("storage.md",))
+
+
+def test_notes_modified_just_before_the_build_get_no_stat(notes_settings: Settings, fake_model: ModelInfo) -> None:
+    """Racily clean (git's term): a note as new as the build could change again within its timestamp tick
+    and keep its stat, so the build records none and every check hashes it until the next build."""
+    age(notes_settings.corpus_dir)
+    (notes_settings.corpus_dir / "cache.md").write_text("# Cache\n\nRedis keeps keys in memory.\n")
+    build(notes_settings, fake_model)
+    folder = current_build(notes_settings.index_dir)
+    assert folder is not None
+    notes = read_manifest(folder).notes
+    assert notes["cache.md"].stat is None
+    assert notes["database.md"].stat is not None
+    assert index_status(notes_settings).hashed == 1
+
+
+def test_racy_window_is_measured_from_the_start_of_reading() -> None:
+    stat = NoteStat(size=10, mtime_ns=HOUR_NS, ctime_ns=HOUR_NS, inode=7)
+    assert NoteRecord.indexed("a" * 64, stat, read_from_ns=HOUR_NS + RACY_NS + 1).stat == stat
+    assert NoteRecord.indexed("a" * 64, stat, read_from_ns=HOUR_NS + RACY_NS).stat is None
+    assert NoteRecord.indexed("a" * 64, stat, read_from_ns=HOUR_NS - 5).stat is None  # clock behind the file
+    record = NoteRecord.indexed("a" * 64, stat, read_from_ns=2 * HOUR_NS)
+    assert record.unchanged(stat)
+    for other in (NoteStat(11, HOUR_NS, HOUR_NS, 7), NoteStat(10, HOUR_NS + 1, HOUR_NS, 7),
+                  NoteStat(10, HOUR_NS, HOUR_NS + 1, 7), NoteStat(10, HOUR_NS, HOUR_NS, 8)):
+        assert not record.unchanged(other)
+
+
+def test_a_manifest_without_stats_opens_fresh_and_hashes_every_note(built: Settings) -> None:
+    """Indexes built before stats were recorded need no rebuild: every note is hashed, as before."""
+    folder = current_build(built.index_dir)
+    assert folder is not None
+    path = folder / "manifest.json"
+    raw = json.loads(path.read_text())
+    for record in raw["corpus"]["files"].values():
+        for key in ("mtime_ns", "ctime_ns", "inode"):
+            del record[key]
+    path.write_text(json.dumps(raw))
+    assert all(r.stat is None for r in read_manifest(folder).notes.values())
+    status = index_status(built)
+    assert (status.state, status.hashed) == ("fresh", 3)
+
+
+def test_corpus_hashes_agree_with_reading_everything(built: Settings) -> None:
+    folder = current_build(built.index_dir)
+    assert folder is not None
+    (built.corpus_dir / "cache.md").write_text("# Cache\n\nchanged\n")
+    (built.corpus_dir / "big.md").write_text("x" * 200)
+    (built.corpus_dir / "binary.md").write_bytes(b"\x00\x01")
+    now = corpus_hashes(built.corpus_dir, read_manifest(folder).notes, max_file_bytes=100,
+                        skip=(built.index_dir,))
+    assert now.hashes == read_corpus(built.corpus_dir, max_file_bytes=100, skip=(built.index_dir,)).hashes()
+    assert set(now.hashes) == {"cache.md", "storage.md"}  # database.md is over 100 bytes, skipped as a build skips it
+    assert now.hashed == 4  # the edited note, the two new ones and database.md: all but storage.md
