@@ -23,7 +23,16 @@ from .fileio import sha256_file
 from .index_files import chunk_to_json, current_build
 from .keyword import KeywordParams, build_keyword_index
 from .lock import build_lock
-from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
+from .manifest import (
+    BuildRecord,
+    Counts,
+    Manifest,
+    ModelRecord,
+    NoteRecord,
+    StoreRecord,
+    read_manifest,
+    write_manifest,
+)
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk
 from .reuse import fingerprint, previous_encoder, reusable_vectors, text_key
@@ -171,7 +180,11 @@ def _write_build(
     keyword: KeywordParams,
     disk: Disk,
 ) -> None:
-    """Write every file of a build into ``tmp``, each flushed to disk (``disk.create``) before it is hashed."""
+    """Write every file of a build into ``tmp``, each flushed to disk (``disk.create``) before it is hashed.
+
+    With ``manifest.vector_db`` set the vectors go to its Milvus collections instead of ``vectors.faiss``
+    (:func:`_write_milvus`).
+    """
     import numpy as np
 
     from .store import VectorStore
@@ -179,9 +192,14 @@ def _write_build(
     with disk.create(tmp / "chunks.jsonl") as sink:
         for chunk in chunks:
             sink.write((json.dumps(chunk_to_json(chunk), ensure_ascii=False) + "\n").encode("utf-8"))
-    store = VectorStore.build(chunk_vectors)
-    with disk.create(tmp / "vectors.faiss") as sink:
-        store.write(sink.write)
+    spec = None
+    if manifest.vector_db is None:
+        store = VectorStore.build(chunk_vectors)
+        spec = store.spec
+        with disk.create(tmp / "vectors.faiss") as sink:
+            store.write(sink.write)
+    else:
+        _write_milvus(manifest.vector_db, chunks, chunk_vectors, line_rows, line_vectors)
     disk.save_npy(tmp / "lines.npy", line_vectors.astype(np.float32))
     paths = sorted({row.path for row in line_rows})
     position = {p: i for i, p in enumerate(paths)}
@@ -189,8 +207,66 @@ def _write_build(
     disk.write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
     build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk)
     files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-    write_manifest(tmp, replace(manifest, store=store.spec, files=files), disk)
+    write_manifest(tmp, replace(manifest, store=spec, files=files), disk)
     disk.fsync(tmp)
+
+
+def _write_milvus(
+    record: StoreRecord, chunks: list[Chunk], chunk_vectors: np.ndarray, line_rows: list[LineText],
+    line_vectors: np.ndarray,
+) -> None:
+    """Insert the keys the build's collections lack (nothing the live build reads is changed)."""
+    from .milvus_index import connect, sync_collection
+
+    client = connect(record.uri)
+    dim = int(chunk_vectors.shape[1])
+    sync_collection(client, record.chunks, dim, {text_key(c.embed_text()): v for c, v in zip(chunks, chunk_vectors)})
+    sync_collection(client, record.lines, dim, {text_key(r.text): v for r, v in zip(line_rows, line_vectors)})
+
+
+def _store_record(index_root: Path, fp: str, store: str | None, previous: Path | None) -> StoreRecord | None:
+    """The Milvus collections of the new build (None: FAISS files); ``store`` None keeps the previous choice."""
+    from .store_choice import FAISS, collection_names, normalise_store_uri
+
+    if store is None:
+        try:
+            before = read_manifest(previous).vector_db if previous is not None else None
+        except IndexFileError:
+            before = None
+        if before is None:
+            return None
+        uri = before.uri
+    else:
+        uri = normalise_store_uri(store)
+        if uri == FAISS:
+            return None
+    chunks, lines = collection_names(index_root, fp)
+    return StoreRecord("milvus", uri, chunks, lines)
+
+
+def _prune_milvus(
+    new: StoreRecord | None, old: StoreRecord | None, chunks: list[Chunk], lines: list[LineText]
+) -> str | None:
+    """After the swap: delete the keys the live build does not use, drop the previous build's collections.
+
+    Returns a warning if that failed: the new build is live either way, and leftover keys are
+    never read (the next build deletes them).
+    """
+    from .milvus_index import connect, prune_collection
+
+    try:
+        if new is not None:
+            client = connect(new.uri)
+            prune_collection(client, new.chunks, {text_key(c.embed_text()) for c in chunks})
+            prune_collection(client, new.lines, {text_key(line.text) for line in lines})
+        if old is not None and old != new:
+            client = connect(old.uri)
+            keep = {new.chunks, new.lines} if new is not None and new.uri == old.uri else set()
+            for name in sorted({old.chunks, old.lines} - keep):
+                client.drop_collection(name)
+    except Exception as exc:  # noqa: BLE001  pymilvus raises many kinds; this clean-up must not fail the build
+        return f"could not clean up the Milvus store ({exc.__class__.__name__}); unused vectors are left in it"
+    return None
 
 
 def build_index(
@@ -204,6 +280,7 @@ def build_index(
     wait_seconds: float = 0.0,
     keyword: KeywordParams = KeywordParams(),
     disk: Disk | None = None,
+    store: str | None = None,
 ) -> BuildReport:
     """Build or refresh the index under ``settings.index_dir``.
 
@@ -211,6 +288,9 @@ def build_index(
     ``full``; a changed model or chunker setting always rebuilds everything.
     The previous index keeps answering until the new one is complete.
     Every file operation goes through ``disk`` (see :mod:`indexer.disk`).
+    ``store``: where the vectors go (:mod:`indexer.store_choice`: ``faiss``, a Milvus
+    ``.db`` file or server URL); None keeps what the previous build used (FAISS for a
+    new index).
     """
     started = time.perf_counter()
     disk = disk or Disk()
@@ -233,6 +313,11 @@ def build_index(
         # The encoder: the one given, else the one asked for, else the previous build's.
         encoder = embedder.precision if embedder is not None else settings.encoder or previous_encoder(previous) or "fp32"
         fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
+        vector_db = _store_record(index_root, fp, store, previous)
+        try:
+            old_vector_db = read_manifest(previous).vector_db if previous is not None else None
+        except IndexFileError:
+            old_vector_db = None
         reuse = reusable_vectors(previous, fp, encoder, full=full)
         cache, reason = reuse.vectors, reuse.reason
         if progress:
@@ -277,6 +362,7 @@ def build_index(
                 build=BuildRecord(embedded=embedded, reused=reused, mode=reason),
                 created_by=f"notes-qa {__version__}",
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                vector_db=vector_db,
             )
             _write_build(tmp, chunks, chunk_vectors, lines, line_vectors, manifest, keyword, disk)
             final = swap_in(index_root, tmp, stamp, disk)
@@ -291,6 +377,10 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         clean_builds(index_root, keep={final})
+        if vector_db is not None or old_vector_db is not None:
+            problem = _prune_milvus(vector_db, old_vector_db, chunks, lines)
+            if problem:
+                warnings.append(problem)
         if progress:
             progress("writing", 1, 1)
     return BuildReport(

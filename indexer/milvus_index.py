@@ -1,0 +1,257 @@
+"""Vectors in a Milvus collection behind the :class:`~indexer.vector_index.VectorIndex` protocol.
+
+A collection holds one row per distinct embedded text: the primary key ``pk`` is
+the text's :func:`~indexer.reuse.text_key` and ``vector`` its L2-normalised
+float32 vector, searched by inner product (``IP`` on a ``FLAT`` index: the
+scores are FAISS's cosines). Within one build fingerprint a key always names the
+same vector, so a build only inserts the keys it lacks and, once the new build
+is live, deletes the keys no build uses any more (:func:`sync_collection`,
+:func:`prune_collection`): nothing the live index reads is ever overwritten.
+
+Rows (a chunk's row in ``chunks.jsonl``, a line's in ``lines.json``) map to keys
+through the local files (:class:`MilvusIndex` is given ``keys[row]``); several
+rows may share a key (the same text twice), and a search expands each key found
+into its rows.
+
+pymilvus (and milvus-lite for ``.db`` files) are imported only when a Milvus
+store is opened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from .errors import IndexFileError, NotesQAError
+from .vector_index import Candidates, _check_ids
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = ["MAX_TOPK", "MilvusIndex", "connect", "prune_collection", "sync_collection"]
+
+#: Milvus's largest ``limit`` for one search (its ``topk`` bound).
+MAX_TOPK: Final = 16_384
+#: Rows per insert or query call (well under Milvus's 64 MB message limit for 384-d vectors).
+_BATCH: Final = 2_000
+INSTALL_FIX: Final = "install it with: pip install 'notes-qa[milvus]'"
+
+
+def connect(uri: str) -> Any:
+    """A ``pymilvus.MilvusClient`` for ``uri`` (a ``.db`` file: Milvus Lite; ``http://host:19530``: a server)."""
+    try:
+        from pymilvus import MilvusClient
+    except ImportError as exc:
+        raise NotesQAError("the Milvus store needs the milvus extra, which is not installed", fix=INSTALL_FIX) from exc
+    if uri.endswith(".db"):
+        try:
+            import milvus_lite  # noqa: F401  (the embedded engine pymilvus starts for a .db file)
+        except ImportError as exc:
+            raise NotesQAError("a .db Milvus store needs milvus-lite, which is not installed",
+                               fix=INSTALL_FIX) from exc
+    import logging
+
+    logging.getLogger("pymilvus").setLevel(logging.ERROR)  # its chatter (e.g. iterator timestamps) is not ours to show
+    try:
+        return MilvusClient(uri)
+    except Exception as exc:  # pymilvus raises MilvusException and assorted connection errors
+        raise IndexFileError(f"cannot connect to the Milvus store {uri} ({_reason(exc)})",
+                             fix="check that the server is running (or the .db file is writable)") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", "") or exc).strip().splitlines()
+    return (text[0] if text else exc.__class__.__name__)[:200]
+
+
+def _quoted(keys: Iterable[str]) -> str:
+    return json.dumps(list(keys))
+
+
+def create_collection(client: Any, name: str, dim: int) -> None:
+    """An empty collection ``name`` of ``dim``-d vectors keyed by text key (replacing none)."""
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=64)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    params = client.prepare_index_params()
+    params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+    client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
+
+
+def collection_keys(client: Any, name: str) -> set[str]:
+    """Every key stored in collection ``name``."""
+    keys: set[str] = set()
+    iterator = client.query_iterator(name, batch_size=_BATCH, filter="", output_fields=["pk"])
+    try:
+        while batch := iterator.next():
+            keys.update(str(row["pk"]) for row in batch)
+    finally:
+        iterator.close()
+    return keys
+
+
+def sync_collection(client: Any, name: str, dim: int, vectors: Mapping[str, npt.NDArray[np.float32]]) -> int:
+    """Make collection ``name`` hold every key of ``vectors``: insert those it lacks; return how many.
+
+    Keys already there are left alone (same key, same text, same vector), so a
+    reader of the live build never sees a vector change under it.
+    """
+    if not client.has_collection(name):
+        create_collection(client, name, dim)
+    else:
+        _check_dim(client, name, dim)
+    missing = sorted(vectors.keys() - collection_keys(client, name))
+    for start in range(0, len(missing), _BATCH):
+        part = missing[start : start + _BATCH]
+        client.upsert(name, [{"pk": k, "vector": vectors[k].tolist()} for k in part])
+    client.flush(name)
+    return len(missing)
+
+
+def prune_collection(client: Any, name: str, keep: Iterable[str]) -> int:
+    """Delete from collection ``name`` every key not in ``keep``; return how many."""
+    stale = sorted(collection_keys(client, name) - set(keep))
+    for start in range(0, len(stale), _BATCH):
+        client.delete(name, ids=stale[start : start + _BATCH])
+    return len(stale)
+
+
+def _check_dim(client: Any, name: str, dim: int) -> None:
+    fields = client.describe_collection(name).get("fields", [])
+    dims = [int(f.get("params", {}).get("dim", -1)) for f in fields if f.get("name") == "vector"]
+    if dims != [dim]:
+        raise IndexFileError(f"the Milvus collection {name} holds vectors of {dims[0] if dims else '?'} dimensions, "
+                             f"the index needs {dim}", fix="rebuild with: notes-qa index --full --store URI")
+
+
+class MilvusIndex:
+    """The rows of one index (``keys[row]``: the row's text key) searched in a Milvus collection."""
+
+    def __init__(self, client: Any, collection: str, keys: Sequence[str], dim: int) -> None:
+        if not client.has_collection(collection):
+            raise IndexFileError(f"the Milvus collection {collection} is missing",
+                                 fix="rebuild with: notes-qa index --full --store URI")
+        _check_dim(client, collection, dim)
+        client.load_collection(collection)
+        self._client = client
+        self._name = collection
+        self._dim = dim
+        self._keys: list[str] = list(keys)
+        self._rows: dict[str, list[int]] = {}
+        self._reindex()
+        self._fresh = 0  # keys made by add() without keys
+
+    def _reindex(self) -> None:
+        self._rows = {}
+        for row, key in enumerate(self._keys):
+            self._rows.setdefault(key, []).append(row)
+
+    @property
+    def collection(self) -> str:
+        return self._name
+
+    @property
+    def ntotal(self) -> int:
+        return len(self._keys)
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    #: The deepest search one call can do: a searcher asks for at most this many (``indexer.search``).
+    max_k: Final = MAX_TOPK
+
+    def search(
+        self, queries: npt.NDArray[np.float32], k: int, allowed_ids: npt.NDArray[np.int64] | None = None
+    ) -> Candidates:
+        import numpy as np
+
+        if isinstance(k, bool) or k < 0 or queries.ndim != 2 or queries.shape[1] != self.dim:
+            raise IndexFileError(f"cannot search {queries.shape} queries for k={k} in {self.dim}-d vectors")
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        allowed = None if allowed_ids is None else set(_check_ids(allowed_ids, self.ntotal).tolist())
+        if k == 0 or self.ntotal == 0 or (allowed is not None and not allowed) or not len(queries):
+            return Candidates(ids, scores)
+        keys = sorted({self._keys[r] for r in allowed}) if allowed is not None else None
+        # k distinct keys give at least k rows; a key the local rows do not know (left by a build that
+        # stopped before pruning) is skipped, so ask for a few more.
+        limit = min(MAX_TOPK, k + 16)
+        params: dict[str, Any] = {"metric_type": "IP"}
+        try:
+            found = self._client.search(
+                self._name, data=[q.tolist() for q in np.asarray(queries, dtype=np.float32)], limit=limit,
+                filter="" if keys is None else f"pk in {_quoted(keys)}", output_fields=["pk"], search_params=params,
+            )
+        except Exception as exc:
+            raise IndexFileError(f"searching the Milvus collection {self._name} failed ({_reason(exc)})") from exc
+        for q, hits in enumerate(found):
+            pairs = [
+                (row, float(hit["distance"]))
+                for hit in hits
+                for row in self._rows.get(str(hit["id"] if "id" in hit else hit["pk"]), ())
+                if allowed is None or row in allowed
+            ]
+            pairs.sort(key=lambda p: (-p[1], p[0]))
+            pairs = pairs[:k]
+            ids[q, : len(pairs)] = [p[0] for p in pairs]
+            scores[q, : len(pairs)] = [p[1] for p in pairs]
+        return Candidates(ids, scores)
+
+    def fetch(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        import numpy as np
+
+        rows = _check_ids(ids, self.ntotal)
+        wanted = sorted({self._keys[r] for r in rows.tolist()})
+        vectors: dict[str, list[float]] = {}
+        try:
+            for start in range(0, len(wanted), _BATCH):
+                part = wanted[start : start + _BATCH]
+                for record in self._client.query(self._name, filter=f"pk in {_quoted(part)}",
+                                                 output_fields=["pk", "vector"]):
+                    vectors[str(record["pk"])] = record["vector"]
+        except Exception as exc:
+            raise IndexFileError(f"reading the Milvus collection {self._name} failed ({_reason(exc)})") from exc
+        if len(vectors) != len(wanted):
+            raise IndexFileError(f"the Milvus collection {self._name} lacks {len(wanted) - len(vectors)} vectors",
+                                 fix="rebuild with: notes-qa index --full --store URI")
+        out = np.zeros((len(rows), self.dim), dtype=np.float32)
+        for i, row in enumerate(rows.tolist()):
+            out[i] = vectors[self._keys[row]]
+        return out
+
+    def add(
+        self, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32], keys: Sequence[str] | None = None
+    ) -> None:
+        """Append rows ``ids`` (the next rows) with ``vectors`` stored under ``keys`` (fresh keys if None)."""
+        import numpy as np
+
+        ids = np.asarray(ids, dtype=np.int64)
+        if not np.array_equal(ids, np.arange(self.ntotal, self.ntotal + len(ids))):
+            raise IndexFileError(f"new ids must be the next rows, {self.ntotal} onwards")
+        if vectors.shape != (len(ids), self.dim):
+            raise IndexFileError(f"expected {len(ids)} vectors of {self.dim} dimensions, got {vectors.shape}")
+        if keys is None:
+            keys = [f"row-{id(self):x}-{self._fresh + i}" for i in range(len(ids))]
+            self._fresh += len(ids)
+        new = {key: vector for key, vector in zip(keys, np.asarray(vectors, dtype=np.float32))}
+        for start in range(0, len(new), _BATCH):
+            part = list(new.items())[start : start + _BATCH]
+            self._client.upsert(self._name, [{"pk": key, "vector": v.tolist()} for key, v in part])
+        self._client.flush(self._name)
+        self._keys.extend(keys)
+        self._reindex()
+
+    def remove(self, ids: npt.NDArray[np.int64]) -> None:
+        """Drop rows ``ids`` (later rows move down); keys no row uses any more are deleted from the collection."""
+        drop = set(_check_ids(ids, self.ntotal).tolist())
+        gone = {self._keys[r] for r in drop}
+        self._keys = [key for row, key in enumerate(self._keys) if row not in drop]
+        self._reindex()
+        unused = sorted(gone - self._rows.keys())
+        if unused:
+            self._client.delete(self._name, ids=unused)
