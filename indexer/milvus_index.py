@@ -144,6 +144,15 @@ class MilvusIndex:
         self._rows: dict[str, list[int]] = {}
         self._reindex()
         self._fresh = 0  # keys made by add() without keys
+        # Keys the rows do not use (a build that stopped before its clean-up) can outrank ours: a search
+        # asks for that many more, so the k best rows still come back.
+        self._slack = max(16, self._stored() - len(self._rows))
+
+    def _stored(self) -> int:
+        try:
+            return int(self._client.query(self._name, filter="", output_fields=["count(*)"])[0]["count(*)"])
+        except Exception as exc:
+            raise IndexFileError(f"reading the Milvus collection {self._name} failed ({_reason(exc)})") from exc
 
     def _reindex(self) -> None:
         self._rows = {}
@@ -178,9 +187,8 @@ class MilvusIndex:
         if k == 0 or self.ntotal == 0 or (allowed is not None and not allowed) or not len(queries):
             return Candidates(ids, scores)
         keys = sorted({self._keys[r] for r in allowed}) if allowed is not None else None
-        # k distinct keys give at least k rows; a key the local rows do not know (left by a build that
-        # stopped before pruning) is skipped, so ask for a few more.
-        limit = min(MAX_TOPK, k + 16)
+        # k distinct keys give at least k rows; keys the rows do not use are skipped (see _slack).
+        limit = min(MAX_TOPK, k + (0 if keys is not None else self._slack))
         params: dict[str, Any] = {"metric_type": "IP"}
         try:
             found = self._client.search(

@@ -90,6 +90,21 @@ def test_rows_sharing_a_key_share_one_vector_and_all_come_back(client: Any) -> N
     assert collection_keys(client, name) == {"b", "c"}
 
 
+def test_keys_no_row_uses_never_crowd_out_the_rows(client: Any) -> None:
+    name = f"c_{uuid.uuid4().hex[:12]}"
+    create_collection(client, name, 12)
+    query = contract.QUERIES[:1]
+    # 40 leftover keys right next to the query (a build that stopped before its clean-up)...
+    near = contract.unit(query + 0.01 * np.random.default_rng(3).standard_normal((40, 12)))
+    client.upsert(name, [{"pk": f"left-{i}", "vector": v.tolist()} for i, v in enumerate(near)])
+    mine = contract.BASE[:5]
+    client.upsert(name, [{"pk": f"mine-{i}", "vector": v.tolist()} for i, v in enumerate(mine)])
+    index = MilvusIndex(client, name, [f"mine-{i}" for i in range(5)], 12)
+    found = index.search(query, 5).for_query(0)
+    assert sorted(found.ids.tolist()) == [0, 1, 2, 3, 4]  # ...and the rows' own five all come back
+    np.testing.assert_allclose(found.scores, mine[found.ids] @ query[0], atol=1e-5)
+
+
 def answers(settings: Settings, query: str, mode: str) -> list[tuple[str, int, int | None, float]]:
     result = Searcher(load_index(settings.index_dir), FakeEmbedder()).search(query, k=10, mode=mode)
     return [(h.chunk.path, h.chunk.start_line, h.answer_line, h.score) for h in result.hits]
