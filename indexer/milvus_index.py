@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .errors import IndexFileError, NotesQAError
@@ -53,10 +54,18 @@ def connect(uri: str) -> Any:
                                fix=INSTALL_FIX) from exc
     import logging
 
-    logging.getLogger("pymilvus").setLevel(logging.ERROR)  # its chatter (e.g. iterator timestamps) is not ours to show
+    # Their chatter (iterator timestamps, a traceback when a .db file is locked) is not ours to show:
+    # what went wrong reaches the user as one NotesQAError.
+    logging.getLogger("pymilvus").setLevel(logging.ERROR)
+    logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
     try:
         return MilvusClient(uri)
     except Exception as exc:  # pymilvus raises MilvusException and assorted connection errors
+        if uri.endswith(".db") and Path(uri).exists():  # milvus-lite logs the cause (its lock) and says only this
+            raise IndexFileError(
+                f"cannot open the Milvus Lite file {uri} ({_reason(exc)}); Milvus Lite serves one process at a time",
+                fix="stop the other notes-qa using it (watch, tui, mcp), or use a Milvus server: --store http://host:19530",
+            ) from exc
         raise IndexFileError(f"cannot connect to the Milvus store {uri} ({_reason(exc)})",
                              fix="check that the server is running (or the .db file is writable)") from exc
 

@@ -237,6 +237,26 @@ def test_without_the_extra_the_error_names_the_install(monkeypatch: pytest.Monke
     assert caught.value.fix == "install it with: pip install 'notes-qa[milvus]'"
 
 
+def test_a_milvus_lite_file_open_in_another_process_is_a_one_line_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "held.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"from pymilvus import MilvusClient\nc = MilvusClient({str(db)!r})\n"
+         "print('ready', flush=True)\ninput()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(IndexFileError) as caught:
+            connect(str(db))
+        assert "serves one process at a time" in caught.value.message and "\n" not in caught.value.message
+        assert caught.value.fix and "--store http://" in caught.value.fix
+    finally:
+        holder.communicate("\n", timeout=60)
+
+
 def test_an_unreachable_server_is_a_one_line_error() -> None:
     with pytest.raises(IndexFileError) as caught:
         connect("http://127.0.0.1:9")  # the discard port: nothing listens
