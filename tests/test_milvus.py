@@ -192,6 +192,23 @@ def test_a_build_that_stops_before_the_swap_leaves_the_live_index_answering(
     same(answers(faiss, QUESTIONS[0], "hybrid"), want)
 
 
+def test_the_manifest_store_record_round_trips_and_a_bad_one_is_refused(
+    two_indexes: tuple[Settings, Settings, Path],
+) -> None:
+    from indexer.manifest import Manifest, read_manifest
+
+    _, milvus, _ = two_indexes
+    folder = current_build(milvus.index_dir)
+    assert folder is not None
+    manifest = read_manifest(folder)
+    assert manifest.vector_db is not None and manifest.store is None
+    assert Manifest.from_json(manifest.to_json(), folder) == manifest
+    raw = manifest.to_json()
+    raw["vector_db"] = {**raw["vector_db"], "backend": "qdrant"}
+    with pytest.raises(IndexFileError, match="vector_db"):
+        Manifest.from_json(raw, folder)
+
+
 def test_switching_back_to_faiss_drops_the_collections(
     two_indexes: tuple[Settings, Settings, Path], fake_model: ModelInfo
 ) -> None:
