@@ -18,7 +18,7 @@ from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
 from .corpus import Corpus, read_corpus
 from .disk import Disk
 from .embedder_factory import choice_for, embedder_for_build
-from .errors import IndexFileError, IndexWriteError, ModelError, os_reason
+from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
 from .fileio import sha256_file
 from .index_files import chunk_to_json, current_build
 from .keyword import KeywordParams, build_keyword_index
@@ -216,12 +216,20 @@ def _write_milvus(
     line_vectors: np.ndarray,
 ) -> None:
     """Insert the keys the build's collections lack (nothing the live build reads is changed)."""
-    from .milvus_index import connect, sync_collection
+    from .milvus_index import connect, reason, sync_collection
 
     client = connect(record.uri)
     dim = int(chunk_vectors.shape[1])
-    sync_collection(client, record.chunks, dim, {text_key(c.embed_text()): v for c, v in zip(chunks, chunk_vectors)})
-    sync_collection(client, record.lines, dim, {text_key(r.text): v for r, v in zip(line_rows, line_vectors)})
+    try:
+        sync_collection(client, record.chunks, dim,
+                        {text_key(c.embed_text()): v for c, v in zip(chunks, chunk_vectors)})
+        sync_collection(client, record.lines, dim, {text_key(r.text): v for r, v in zip(line_rows, line_vectors)})
+    except NotesQAError:
+        raise
+    except Exception as exc:  # pymilvus raises MilvusException and assorted connection errors
+        raise IndexWriteError(f"cannot write the vectors to the Milvus store {record.uri} ({reason(exc)}); "
+                              "the previous index is kept", fix="check the store, then run: notes-qa index",
+                              reason=reason(exc)) from exc
 
 
 def _store_record(index_root: Path, fp: str, store: str | None, previous: Path | None) -> StoreRecord | None:

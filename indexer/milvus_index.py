@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["MAX_TOPK", "MilvusIndex", "connect", "prune_collection", "sync_collection"]
+__all__ = ["MAX_TOPK", "MilvusIndex", "connect", "prune_collection", "reason", "sync_collection"]
 
 #: Milvus's largest ``limit`` for one search (its ``topk`` bound).
 MAX_TOPK: Final = 16_384
@@ -63,14 +63,14 @@ def connect(uri: str) -> Any:
     except Exception as exc:  # pymilvus raises MilvusException and assorted connection errors
         if uri.endswith(".db") and Path(uri).exists():  # milvus-lite logs the cause (its lock) and says only this
             raise IndexFileError(
-                f"cannot open the Milvus Lite file {uri} ({_reason(exc)}); Milvus Lite serves one process at a time",
+                f"cannot open the Milvus Lite file {uri} ({reason(exc)}); Milvus Lite serves one process at a time",
                 fix="stop the other notes-qa using it (watch, tui, mcp), or use a Milvus server: --store http://host:19530",
             ) from exc
-        raise IndexFileError(f"cannot connect to the Milvus store {uri} ({_reason(exc)})",
+        raise IndexFileError(f"cannot connect to the Milvus store {uri} ({reason(exc)})",
                              fix="check that the server is running (or the .db file is writable)") from exc
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     text = str(getattr(exc, "message", "") or exc).strip().splitlines()
     return (text[0] if text else exc.__class__.__name__)[:200]
 
@@ -94,6 +94,7 @@ def create_collection(client: Any, name: str, dim: int) -> None:
 def collection_keys(client: Any, name: str) -> set[str]:
     """Every key stored in collection ``name``."""
     keys: set[str] = set()
+    client.load_collection(name)  # a collection another process made starts released (not searchable)
     iterator = client.query_iterator(name, batch_size=_BATCH, filter="", output_fields=["pk"])
     try:
         while batch := iterator.next():
@@ -141,11 +142,16 @@ class MilvusIndex:
     """The rows of one index (``keys[row]``: the row's text key) searched in a Milvus collection."""
 
     def __init__(self, client: Any, collection: str, keys: Sequence[str], dim: int) -> None:
-        if not client.has_collection(collection):
-            raise IndexFileError(f"the Milvus collection {collection} is missing",
-                                 fix="rebuild with: notes-qa index --full --store URI")
-        _check_dim(client, collection, dim)
-        client.load_collection(collection)
+        try:
+            if not client.has_collection(collection):
+                raise IndexFileError(f"the Milvus collection {collection} is missing",
+                                     fix="rebuild with: notes-qa index --full --store URI")
+            _check_dim(client, collection, dim)
+            client.load_collection(collection)
+        except NotesQAError:
+            raise
+        except Exception as exc:  # pymilvus raises MilvusException and assorted connection errors
+            raise IndexFileError(f"opening the Milvus collection {collection} failed ({reason(exc)})") from exc
         self._client = client
         self._name = collection
         self._dim = dim
@@ -161,7 +167,7 @@ class MilvusIndex:
         try:
             return int(self._client.query(self._name, filter="", output_fields=["count(*)"])[0]["count(*)"])
         except Exception as exc:
-            raise IndexFileError(f"reading the Milvus collection {self._name} failed ({_reason(exc)})") from exc
+            raise IndexFileError(f"reading the Milvus collection {self._name} failed ({reason(exc)})") from exc
 
     def _reindex(self) -> None:
         self._rows = {}
@@ -205,7 +211,7 @@ class MilvusIndex:
                 filter="" if keys is None else f"pk in {_quoted(keys)}", output_fields=["pk"], search_params=params,
             )
         except Exception as exc:
-            raise IndexFileError(f"searching the Milvus collection {self._name} failed ({_reason(exc)})") from exc
+            raise IndexFileError(f"searching the Milvus collection {self._name} failed ({reason(exc)})") from exc
         for q, hits in enumerate(found):
             pairs = [
                 (row, float(hit["distance"]))
@@ -232,7 +238,7 @@ class MilvusIndex:
                                                  output_fields=["pk", "vector"]):
                     vectors[str(record["pk"])] = record["vector"]
         except Exception as exc:
-            raise IndexFileError(f"reading the Milvus collection {self._name} failed ({_reason(exc)})") from exc
+            raise IndexFileError(f"reading the Milvus collection {self._name} failed ({reason(exc)})") from exc
         if len(vectors) != len(wanted):
             raise IndexFileError(f"the Milvus collection {self._name} lacks {len(wanted) - len(vectors)} vectors",
                                  fix="rebuild with: notes-qa index --full --store URI")

@@ -157,6 +157,8 @@ def test_a_reindex_inserts_new_keys_and_deletes_unused_ones(
     note = milvus.corpus_dir / "cache.md"
     note.write_text(note.read_text().replace("multi-threaded", "multi-threaded and simple"))
     (milvus.corpus_dir / "storage.md").unlink()
+    for name in (chunks_name, lines_name):  # as a new process finds them: released, not searchable
+        client.release_collection(name)
     embedder = FakeEmbedder()
     report = build(milvus, fake_model, embedder)  # no --store: the index keeps its Milvus store
     assert report.reason == "incremental" and report.reused > 0
