@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from .errors import IndexFileError, NotesQAError
+from .errors import IndexFileError, IndexWriteError, NotesQAError
 from .vector_index import Candidates, _check_ids
 
 if TYPE_CHECKING:
@@ -61,13 +61,16 @@ def connect(uri: str) -> Any:
     try:
         return MilvusClient(uri)
     except Exception as exc:  # pymilvus raises MilvusException and assorted connection errors
+        # IndexWriteError: rebuilding the index cannot cure it (service.open_or_repair does not try).
         if uri.endswith(".db") and Path(uri).exists():  # milvus-lite logs the cause (its lock) and says only this
-            raise IndexFileError(
+            raise IndexWriteError(
                 f"cannot open the Milvus Lite file {uri} ({reason(exc)}); Milvus Lite serves one process at a time",
                 fix="stop the other notes-qa using it (watch, tui, mcp), or use a Milvus server: --store http://host:19530",
+                reason=reason(exc),
             ) from exc
-        raise IndexFileError(f"cannot connect to the Milvus store {uri} ({reason(exc)})",
-                             fix="check that the server is running (or the .db file is writable)") from exc
+        raise IndexWriteError(f"cannot connect to the Milvus store {uri} ({reason(exc)})",
+                              fix="check that the server is running (or the .db file is writable)",
+                              reason=reason(exc)) from exc
 
 
 def reason(exc: BaseException) -> str:

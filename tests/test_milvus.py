@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import indexer.search as search_module
-from indexer.errors import IndexFileError, NotesQAError, UsageError
+from indexer.errors import IndexFileError, IndexWriteError, NotesQAError, UsageError
 from indexer.index_files import current_build, load_index
 from indexer.model_files import ModelInfo
 from indexer.reuse import text_key
@@ -281,6 +281,25 @@ def test_an_unreachable_server_is_a_one_line_error() -> None:
         connect("http://127.0.0.1:9")  # the discard port: nothing listens
     assert caught.value.message.startswith("cannot connect to the Milvus store http://127.0.0.1:9")
     assert "\n" not in caught.value.message and caught.value.fix
+
+
+def test_an_unreachable_store_is_not_repaired_by_rebuilding(
+    two_indexes: tuple[Settings, Settings, Path], fake_model: ModelInfo
+) -> None:
+    from indexer.service import open_or_repair
+
+    from .fakes import WordCounter
+
+    _, milvus, _ = two_indexes
+    live = current_build(milvus.index_dir)
+    assert live is not None
+    manifest = json.loads((live / "manifest.json").read_text())
+    manifest["vector_db"]["uri"] = "http://127.0.0.1:9"
+    (live / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexWriteError, match="cannot connect to the Milvus store"):
+        open_or_repair(milvus, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model,
+                       auto_build=False)
+    assert current_build(milvus.index_dir) == live  # no rebuild was attempted
 
 
 @pytest.mark.parametrize("uri", ["notes.sqlite", "ftp://host", ""])
