@@ -18,26 +18,18 @@ from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
 from .corpus import Corpus, read_corpus
 from .disk import Disk
 from .embedder_factory import choice_for, embedder_for_build
-from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
+from .errors import IndexFileError, IndexWriteError, ModelError, os_reason
 from .fileio import sha256_file
 from .index_files import chunk_to_json, current_build
 from .keyword import KeywordParams, build_keyword_index
 from .lock import build_lock
-from .manifest import (
-    BuildRecord,
-    Counts,
-    Manifest,
-    ModelRecord,
-    NoteRecord,
-    StoreRecord,
-    read_manifest,
-    write_manifest,
-)
+from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk
 from .reuse import fingerprint, previous_encoder, reusable_vectors, text_key
 from .settings import Settings
 from .snippets import is_content_line, table_headers
+from .store_choice import store_record
 from .tokens import HFTokenCounter, TokenCounter
 
 if TYPE_CHECKING:
@@ -198,8 +190,11 @@ def _write_build(
         spec = store.spec
         with disk.create(tmp / "vectors.faiss") as sink:
             store.write(sink.write)
-    else:
-        _write_milvus(manifest.vector_db, chunks, chunk_vectors, line_rows, line_vectors)
+    else:  # the Milvus collections get the keys they lack; nothing the live build reads changes
+        from .milvus_index import write_collections
+
+        write_collections(manifest.vector_db, manifest.model.dim, {text_key(c.embed_text()): v for c, v in zip(chunks, chunk_vectors)},
+                          {text_key(r.text): v for r, v in zip(line_rows, line_vectors)})
     disk.save_npy(tmp / "lines.npy", line_vectors.astype(np.float32))
     paths = sorted({row.path for row in line_rows})
     position = {p: i for i, p in enumerate(paths)}
@@ -209,72 +204,6 @@ def _write_build(
     files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
     write_manifest(tmp, replace(manifest, store=spec, files=files), disk)
     disk.fsync(tmp)
-
-
-def _write_milvus(
-    record: StoreRecord, chunks: list[Chunk], chunk_vectors: np.ndarray, line_rows: list[LineText],
-    line_vectors: np.ndarray,
-) -> None:
-    """Insert the keys the build's collections lack (nothing the live build reads is changed)."""
-    from .milvus_index import connect, reason, sync_collection
-
-    client = connect(record.uri)
-    dim = int(chunk_vectors.shape[1])
-    try:
-        sync_collection(client, record.chunks, dim,
-                        {text_key(c.embed_text()): v for c, v in zip(chunks, chunk_vectors)})
-        sync_collection(client, record.lines, dim, {text_key(r.text): v for r, v in zip(line_rows, line_vectors)})
-    except NotesQAError:
-        raise
-    except Exception as exc:  # pymilvus raises MilvusException and assorted connection errors
-        raise IndexWriteError(f"cannot write the vectors to the Milvus store {record.uri} ({reason(exc)}); "
-                              "the previous index is kept", fix="check the store, then run: notes-qa index",
-                              reason=reason(exc)) from exc
-
-
-def _store_record(index_root: Path, fp: str, store: str | None, previous: Path | None) -> StoreRecord | None:
-    """The Milvus collections of the new build (None: FAISS files); ``store`` None keeps the previous choice."""
-    from .store_choice import FAISS, collection_names, normalise_store_uri
-
-    if store is None:
-        try:
-            before = read_manifest(previous).vector_db if previous is not None else None
-        except IndexFileError:
-            before = None
-        if before is None:
-            return None
-        uri = before.uri
-    else:
-        uri = normalise_store_uri(store)
-        if uri == FAISS:
-            return None
-    chunks, lines = collection_names(index_root, fp)
-    return StoreRecord("milvus", uri, chunks, lines)
-
-
-def _prune_milvus(
-    new: StoreRecord | None, old: StoreRecord | None, chunks: list[Chunk], lines: list[LineText]
-) -> str | None:
-    """After the swap: delete the keys the live build does not use, drop the previous build's collections.
-
-    Returns a warning if that failed: the new build is live either way, and leftover keys are
-    never read (the next build deletes them).
-    """
-    from .milvus_index import connect, prune_collection
-
-    try:
-        if new is not None:
-            client = connect(new.uri)
-            prune_collection(client, new.chunks, {text_key(c.embed_text()) for c in chunks})
-            prune_collection(client, new.lines, {text_key(line.text) for line in lines})
-        if old is not None and old != new:
-            client = connect(old.uri)
-            keep = {new.chunks, new.lines} if new is not None and new.uri == old.uri else set()
-            for name in sorted({old.chunks, old.lines} - keep):
-                client.drop_collection(name)
-    except Exception as exc:  # noqa: BLE001  pymilvus raises many kinds; this clean-up must not fail the build
-        return f"could not clean up the Milvus store ({exc.__class__.__name__}); unused vectors are left in it"
-    return None
 
 
 def build_index(
@@ -321,11 +250,11 @@ def build_index(
         # The encoder: the one given, else the one asked for, else the previous build's.
         encoder = embedder.precision if embedder is not None else settings.encoder or previous_encoder(previous) or "fp32"
         fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
-        vector_db = _store_record(index_root, fp, store, previous)
         try:
             old_vector_db = read_manifest(previous).vector_db if previous is not None else None
         except IndexFileError:
             old_vector_db = None
+        vector_db = store_record(index_root, fp, store, old_vector_db)
         reuse = reusable_vectors(previous, fp, encoder, full=full)
         cache, reason = reuse.vectors, reuse.reason
         if progress:
@@ -385,8 +314,11 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         clean_builds(index_root, keep={final})
-        if vector_db is not None or old_vector_db is not None:
-            problem = _prune_milvus(vector_db, old_vector_db, chunks, lines)
+        if vector_db is not None or old_vector_db is not None:  # after the swap: delete what no build uses
+            from .milvus_index import clean_up
+
+            problem = clean_up(vector_db, old_vector_db, {text_key(c.embed_text()) for c in chunks},
+                               {text_key(line.text) for line in lines})
             if problem:
                 warnings.append(problem)
         if progress:

@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["MAX_TOPK", "MilvusIndex", "connect", "prune_collection", "reason", "sync_collection"]
+    from .manifest import StoreRecord
+
+__all__ = ["MAX_TOPK", "MilvusIndex", "clean_up", "connect", "prune_collection", "reason", "sync_collection",
+           "write_collections"]
 
 #: Milvus's largest ``limit`` for one search (its ``topk`` bound).
 MAX_TOPK: Final = 16_384
@@ -131,6 +134,44 @@ def prune_collection(client: Any, name: str, keep: Iterable[str]) -> int:
     for start in range(0, len(stale), _BATCH):
         client.delete(name, ids=stale[start : start + _BATCH])
     return len(stale)
+
+
+def write_collections(
+    record: StoreRecord, dim: int, chunks: Mapping[str, npt.NDArray[np.float32]],
+    lines: Mapping[str, npt.NDArray[np.float32]],
+) -> None:
+    """A build's ``dim``-d vectors (text key -> vector) into its two collections: the keys they lack are inserted."""
+    client = connect(record.uri)
+    try:
+        for name, vectors in ((record.chunks, chunks), (record.lines, lines)):
+            sync_collection(client, name, dim, vectors)
+    except NotesQAError:
+        raise
+    except Exception as exc:  # pymilvus raises MilvusException and assorted connection errors
+        raise IndexWriteError(f"cannot write the vectors to the Milvus store {record.uri} ({reason(exc)}); "
+                              "the previous index is kept", fix="check the store, then run: notes-qa index",
+                              reason=reason(exc)) from exc
+
+
+def clean_up(new: StoreRecord | None, old: StoreRecord | None, chunk_keys: set[str], line_keys: set[str]) -> str | None:
+    """After a build is live: delete the keys it does not use, drop the previous build's other collections.
+
+    Returns a warning if that failed: the new build is live either way, and leftover keys are never
+    returned by a search (the next build deletes them).
+    """
+    try:
+        if new is not None:
+            client = connect(new.uri)
+            prune_collection(client, new.chunks, chunk_keys)
+            prune_collection(client, new.lines, line_keys)
+        if old is not None and old != new:
+            client = connect(old.uri)
+            keep = {new.chunks, new.lines} if new is not None and new.uri == old.uri else set()
+            for name in sorted({old.chunks, old.lines} - keep):
+                client.drop_collection(name)
+    except Exception as exc:  # noqa: BLE001  pymilvus raises many kinds; this clean-up must not fail the build
+        return f"could not clean up the Milvus store ({exc.__class__.__name__}); unused vectors are left in it"
+    return None
 
 
 def _check_dim(client: Any, name: str, dim: int) -> None:

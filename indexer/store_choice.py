@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Final
 
 from .errors import UsageError
+from .manifest import StoreRecord
 
-__all__ = ["FAISS", "collection_names", "normalise_store_uri"]
+__all__ = ["FAISS", "collection_names", "normalise_store_uri", "store_record"]
 
 #: ``--store faiss``: the vectors in FAISS files beside the other index files.
 FAISS: Final = "faiss"
@@ -45,3 +46,17 @@ def collection_names(index_root: Path, fingerprint: str) -> tuple[str, str]:
 
     tag = hashlib.sha256(f"{Path(index_root).resolve()}\0{fingerprint}".encode()).hexdigest()[:16]
     return f"notesqa_{tag}_chunks", f"notesqa_{tag}_lines"
+
+
+def store_record(index_root: Path, fingerprint: str, store: str | None, previous: StoreRecord | None) -> StoreRecord | None:
+    """Where a new build's vectors go (None: FAISS files); ``store`` None keeps the ``previous`` build's choice."""
+    if store is None:
+        if previous is None:
+            return None
+        uri = previous.uri
+    else:
+        uri = normalise_store_uri(store)
+        if uri == FAISS:
+            return None
+    chunks, lines = collection_names(index_root, fingerprint)
+    return StoreRecord("milvus", uri, chunks, lines)

@@ -211,6 +211,21 @@ def test_the_manifest_store_record_round_trips_and_a_bad_one_is_refused(
         Manifest.from_json(raw, folder)
 
 
+def test_notes_without_content_lines_leave_the_lines_collection_empty(tmp_path: Path, fake_model: ModelInfo) -> None:
+    from indexer.chunker import ChunkerSettings
+
+    from .conftest import write_notes
+
+    corpus = write_notes(tmp_path / "notes", {"title.md": "# Only a title\n"})
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=tmp_path / "cache",
+                        chunker=ChunkerSettings(target_tokens=64, max_tokens=64))
+    build(settings, fake_model, store=str(tmp_path / "notes.db"))
+    index = load_index(settings.index_dir)
+    assert isinstance(index.line_index, MilvusIndex) and index.line_index.ntotal == 0
+    assert isinstance(index.store, MilvusIndex) and index.store.ntotal == len(index.chunks)
+    Searcher(index, FakeEmbedder()).search("title", k=3)  # answers without line vectors
+
+
 def test_switching_back_to_faiss_drops_the_collections(
     two_indexes: tuple[Settings, Settings, Path], fake_model: ModelInfo
 ) -> None:
