@@ -45,6 +45,11 @@ INSTALL_FIX: Final = "install it with: pip install 'notes-qa[milvus]'"
 
 def connect(uri: str) -> Any:
     """A ``pymilvus.MilvusClient`` for ``uri`` (a ``.db`` file: Milvus Lite; ``http://host:19530``: a server)."""
+    import os
+
+    # gRPC's C core writes its own log lines to stderr (e.g. "too_many_pings" when a long-lived TUI or
+    # MCP server idles); read once when grpc loads, so set before pymilvus imports it. A user's setting wins.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         from pymilvus import MilvusClient
     except ImportError as exc:
