@@ -11,7 +11,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
+	# The milvus extra too: CI tests the Milvus store against Milvus Lite (tests/test_milvus.py).
+	$(PY) -m pip install --quiet -e '.[test,milvus]'
 	# Bytecode up front: some shells set PYTHONDONTWRITEBYTECODE, which would recompile every start.
 	$(PY) -m compileall -q indexer tui notes_qa_cli > /dev/null
 	touch $(STAMP)

@@ -29,6 +29,7 @@ from .models import Chunk
 from .reuse import fingerprint, previous_precision, reusable_vectors, text_key
 from .settings import Settings
 from .snippets import is_content_line, table_headers
+from .store_choice import store_record
 from .tokens import HFTokenCounter, TokenCounter
 
 if TYPE_CHECKING:
@@ -182,7 +183,11 @@ def _write_build(
     keyword: KeywordParams,
     disk: Disk,
 ) -> None:
-    """Write every file of a build into ``tmp``, each flushed to disk (``disk.create``) before it is hashed."""
+    """Write every file of a build into ``tmp``, each flushed to disk (``disk.create``) before it is hashed.
+
+    With ``manifest.vector_db`` set the vectors go to its Milvus collections instead of ``vectors.faiss``
+    (:func:`_write_milvus`).
+    """
     import numpy as np
 
     from .store import VectorStore
@@ -190,9 +195,17 @@ def _write_build(
     with disk.create(tmp / "chunks.jsonl") as sink:
         for chunk in chunks:
             sink.write((json.dumps(chunk_to_json(chunk), ensure_ascii=False) + "\n").encode("utf-8"))
-    store = VectorStore.build(chunk_vectors)
-    with disk.create(tmp / "vectors.faiss") as sink:
-        store.write(sink.write)
+    spec = None
+    if manifest.vector_db is None:
+        store = VectorStore.build(chunk_vectors)
+        spec = store.spec
+        with disk.create(tmp / "vectors.faiss") as sink:
+            store.write(sink.write)
+    else:  # the Milvus collections get the keys they lack; nothing the live build reads changes
+        from .milvus_index import write_collections
+
+        write_collections(manifest.vector_db, manifest.model.dim, {text_key(c.embed_text()): v for c, v in zip(chunks, chunk_vectors)},
+                          {text_key(r.text): v for r, v in zip(line_rows, line_vectors)})
     disk.save_npy(tmp / "lines.npy", line_vectors.astype(np.float32))
     paths = sorted({row.path for row in line_rows})
     position = {p: i for i, p in enumerate(paths)}
@@ -202,7 +215,7 @@ def _write_build(
     written = [p for p in sorted(tmp.iterdir()) if p.is_file()]
     files = {p.name: sha256_file(p) for p in written}
     sizes = {p.name: p.stat().st_size for p in written}
-    write_manifest(tmp, replace(manifest, store=store.spec, files=files, file_sizes=sizes), disk)
+    write_manifest(tmp, replace(manifest, store=spec, files=files, file_sizes=sizes), disk)
     disk.fsync(tmp)
 
 
@@ -217,6 +230,7 @@ def build_index(
     wait_seconds: float = 0.0,
     keyword: KeywordParams = KeywordParams(),
     disk: Disk | None = None,
+    store: str | None = None,
 ) -> BuildReport:
     """Build or refresh the index under ``settings.index_dir``.
 
@@ -224,6 +238,9 @@ def build_index(
     ``full``; a changed model or chunker setting always rebuilds everything.
     The previous index keeps answering until the new one is complete.
     Every file operation goes through ``disk`` (see :mod:`indexer.disk`).
+    ``store``: where the vectors go (:mod:`indexer.store_choice`: ``faiss``, a Milvus
+    ``.db`` file or server URL); None keeps what the previous build used (FAISS for a
+    new index).
     """
     started = time.perf_counter()
     disk = disk or Disk()
@@ -247,6 +264,11 @@ def build_index(
         # The encoder: the one given, else the one asked for, else the previous build's.
         encoder = embedder.precision if embedder is not None else settings.precision or previous_precision(previous) or "fp32"
         fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
+        try:
+            old_vector_db = read_manifest(previous).vector_db if previous is not None else None
+        except IndexFileError:
+            old_vector_db = None
+        vector_db = store_record(index_root, fp, store, old_vector_db)
         reuse = reusable_vectors(previous, fp, encoder, full=full)
         cache, reason = reuse.vectors, reuse.reason
         if progress:
@@ -291,6 +313,7 @@ def build_index(
                 build=BuildRecord(embedded=embedded, reused=reused, mode=reason),
                 created_by=f"notes-qa {__version__}",
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                vector_db=vector_db,
             )
             _write_build(tmp, chunks, chunk_vectors, lines, line_vectors, manifest, keyword, disk)
             final = swap_in(index_root, tmp, stamp, disk)
@@ -305,6 +328,13 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         clean_builds(index_root, keep={final})
+        if vector_db is not None or old_vector_db is not None:  # after the swap: delete what no build uses
+            from .milvus_index import clean_up
+
+            problem = clean_up(vector_db, old_vector_db, {text_key(c.embed_text()) for c in chunks},
+                               {text_key(line.text) for line in lines})
+            if problem:
+                warnings.append(problem)
         if progress:
             progress("writing", 1, 1)
     return BuildReport(

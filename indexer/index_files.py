@@ -4,7 +4,7 @@
       current -> build-20261128T120000-1234   (swapped atomically)
       build-.../manifest.json   what was built, how, and the sha256 of every file
       build-.../chunks.jsonl    one chunk per line
-      build-.../vectors.faiss   chunk vectors (FAISS)
+      build-.../vectors.faiss   chunk vectors (FAISS; absent when Milvus holds them, see below)
       build-.../lines.npy       vectors of single lines, for snippets
       build-.../lines.json      which file and line each row of lines.npy is
       build-.../bm25.*          keyword index (numpy arrays + JSON)
@@ -25,6 +25,10 @@ What is checked, and when (``manifest.py`` reads and writes the manifest):
   ``file_sizes``: their files are hashed on load, as before.
 
 Nothing is unpickled and nothing in the folder is executed.
+
+A build made with ``--store URI`` keeps its chunk and line vectors in two Milvus
+collections the manifest names (``vector_db``, :mod:`indexer.milvus_index`)
+instead of ``vectors.faiss``; every other file (chunks, lines, BM25) stays here.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .keyword import KeywordIndex
-    from .store import VectorStore
+    from .vector_index import VectorIndex
 
 __all__ = [
     "CURRENT", "FORMAT", "FORMAT_VERSION", "MANIFEST", "LineRow", "LoadedIndex", "Manifest", "chunk_to_json",
@@ -76,10 +80,12 @@ class LoadedIndex:
     folder: Path
     manifest: Manifest
     chunks: tuple[Chunk, ...]
-    store: VectorStore
+    store: VectorIndex  # the chunk vectors: the FAISS store, or a Milvus collection
     keyword: KeywordIndex
     line_vectors: np.ndarray
     line_rows: tuple[LineRow, ...]
+    #: The line vectors' Milvus collection (None: search ``line_vectors`` itself).
+    line_index: VectorIndex | None = None
 
 
 def verify_files(folder: Path, manifest: Manifest) -> None:
@@ -202,7 +208,9 @@ def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
         raise IndexFileError(f"no index at {index_root}", fix="build it with: notes-qa index")
     manifest = read_manifest(folder)
     check_files(folder, manifest)
-    required = {"chunks.jsonl", "vectors.faiss", "lines.npy", "lines.json", "bm25.vocab.json"}
+    required = {"chunks.jsonl", "lines.npy", "lines.json", "bm25.vocab.json"}
+    if manifest.vector_db is None:
+        required.add("vectors.faiss")
     if not required <= set(manifest.files):
         raise IndexFileError("the index manifest is invalid (file list)", fix=REBUILD)
     chunks = read_chunks(folder)
@@ -210,16 +218,18 @@ def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
     if len(chunks) != manifest.counts.chunks:
         raise IndexFileError(f"chunks.jsonl has {len(chunks)} chunks, the manifest says {manifest.counts.chunks}",
                              fix=REBUILD)
-    try:
-        store = VectorStore.load(folder / "vectors.faiss", mmap=mmap)
-    except StoreError as exc:
-        raise IndexFileError(str(exc).rstrip("."), fix=REBUILD) from exc
-    if store.ntotal != len(chunks) or store.dim != dim:
-        raise IndexFileError(
-            f"vectors.faiss holds {store.ntotal} vectors of {store.dim} dimensions, "
-            f"expected {len(chunks)} of {dim}",
-            fix=REBUILD,
-        )
+    store: VectorIndex
+    if manifest.vector_db is None:
+        try:
+            store = VectorStore.load(folder / "vectors.faiss", mmap=mmap)
+        except StoreError as exc:
+            raise IndexFileError(str(exc).rstrip("."), fix=REBUILD) from exc
+        if store.ntotal != len(chunks) or store.dim != dim:
+            raise IndexFileError(
+                f"vectors.faiss holds {store.ntotal} vectors of {store.dim} dimensions, "
+                f"expected {len(chunks)} of {dim}",
+                fix=REBUILD,
+            )
     keyword = KeywordIndex.load(folder)
     if keyword.num_docs != len(chunks):
         raise IndexFileError("the keyword index does not match the chunks", fix=REBUILD)
@@ -230,5 +240,24 @@ def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
     line_rows = read_line_rows(folder)
     if line_vectors.dtype != np.float32 or line_vectors.shape != (len(line_rows), dim):
         raise IndexFileError("lines.npy does not match lines.json", fix=REBUILD)
-    return LoadedIndex(folder, manifest, chunks, store, keyword, line_vectors, line_rows)
+    line_index: VectorIndex | None = None
+    if manifest.vector_db is not None:
+        store, line_index = _open_milvus(manifest, chunks, line_rows)
+    return LoadedIndex(folder, manifest, chunks, store, keyword, line_vectors, line_rows, line_index)
+
+
+def _open_milvus(
+    manifest: Manifest, chunks: tuple[Chunk, ...], line_rows: tuple[LineRow, ...]
+) -> tuple[VectorIndex, VectorIndex]:
+    """The chunk and line collections the manifest names (pymilvus is imported here, not before)."""
+    from .milvus_index import MilvusIndex, connect
+    from .reuse import text_key
+
+    record = manifest.vector_db
+    assert record is not None
+    client = connect(record.uri)
+    dim = manifest.model.dim
+    chunk_index = MilvusIndex(client, record.chunks, [text_key(c.embed_text()) for c in chunks], dim)
+    line_index = MilvusIndex(client, record.lines, [row.key for row in line_rows], dim)
+    return chunk_index, line_index
 

@@ -257,6 +257,30 @@ def _store_from_json(raw: Any) -> StoreSpec | None:
 
 
 @dataclass(frozen=True)
+class StoreRecord:
+    """Where the vectors live when not in the build's FAISS files (the ``"vector_db"`` section).
+
+    ``backend`` is ``milvus``; ``uri`` a Milvus Lite ``.db`` file or a server URL;
+    ``chunks`` and ``lines`` the collections holding the chunk and line vectors.
+    """
+
+    backend: str
+    uri: str
+    chunks: str
+    lines: str
+
+    @classmethod
+    def from_json(cls, raw: Any) -> StoreRecord:
+        record = _object(raw, "vector_db")
+        _require(record.get("backend") == "milvus", "vector_db backend")
+        return cls("milvus", _str(record, "uri", "vector_db"), _str(record, "chunks", "vector_db"),
+                   _str(record, "lines", "vector_db"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"backend": self.backend, "uri": self.uri, "chunks": self.chunks, "lines": self.lines}
+
+
+@dataclass(frozen=True)
 class NotesDiff:
     """How the notes now differ from those a build indexed (corpus-relative paths, sorted)."""
 
@@ -284,6 +308,8 @@ class Manifest:
     chunker: ChunkerSettings = ChunkerSettings()
     keyword: KeywordParams = KeywordParams()
     store: StoreSpec | None = None
+    #: Milvus holds the vectors (None: the FAISS files of the build, ``vectors.faiss``).
+    vector_db: StoreRecord | None = None
     corpus_path: str = ""
     build: BuildRecord = BuildRecord()
     created_by: str = ""
@@ -359,7 +385,7 @@ class Manifest:
         fingerprint = raw.get("fingerprint")
         _require(isinstance(fingerprint, str), "fingerprint")
         known = {"format", "format_version", "created_by", "built_at", "model", "encoder", "chunker", "keyword",
-                 "fingerprint", "corpus", "counts", "build", "store", "files", "file_sizes"}
+                 "fingerprint", "corpus", "counts", "build", "store", "vector_db", "files", "file_sizes"}
         return cls(
             model=model,
             fingerprint=str(fingerprint),
@@ -370,6 +396,7 @@ class Manifest:
             chunker=_chunker_from_json(raw.get("chunker", {})),
             keyword=_keyword_from_json(raw.get("keyword", {})),
             store=_store_from_json(raw.get("store")),
+            vector_db=None if raw.get("vector_db") is None else StoreRecord.from_json(raw["vector_db"]),
             corpus_path=_str(corpus, "path", "corpus", ""),
             build=BuildRecord.from_json(raw.get("build", {})),
             created_by=_str(raw, "created_by", "created_by", ""),
@@ -397,6 +424,8 @@ class Manifest:
         }
         if self.store is not None:
             out["store"] = self.store.to_json()
+        if self.vector_db is not None:
+            out["vector_db"] = self.vector_db.to_json()
         out["files"] = dict(self.files)
         if self.file_sizes:
             out["file_sizes"] = dict(self.file_sizes)

@@ -80,7 +80,14 @@ def _compatible_vectors(folder: Path | None, fp: str, precision: str) -> tuple[d
         from .store import VectorStore
 
         chunks = read_chunks(folder)
-        vectors = VectorStore.load(folder / "vectors.faiss", mmap=False).vectors()
+        if manifest.vector_db is None:
+            vectors = VectorStore.load(folder / "vectors.faiss", mmap=False).vectors()
+        else:  # a Milvus-backed build: its chunk vectors from the collection
+            from .milvus_index import MilvusIndex, connect
+
+            keys = [text_key(c.embed_text()) for c in chunks]
+            milvus = MilvusIndex(connect(manifest.vector_db.uri), manifest.vector_db.chunks, keys, manifest.model.dim)
+            vectors = milvus.fetch(np.arange(len(chunks), dtype=np.int64))
         rows = read_line_rows(folder)
         line_vectors = np.load(folder / "lines.npy", allow_pickle=False)
         if len(vectors) != len(chunks) or len(line_vectors) != len(rows):

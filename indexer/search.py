@@ -153,6 +153,11 @@ class Searcher:
         self.snippet_params = snippet
         self.chunk_vectors: VectorIndex = index.store
         self.line_vectors = ExactIndex(index.line_vectors)
+        #: Where the best lines are searched above EXACT_CHUNKS (a Milvus collection, else the local matrix);
+        #: line cosines for blending and snippets always come from the local ``line_vectors``.
+        self.line_index: VectorIndex = index.line_index or self.line_vectors
+        #: How deep the chunk index searches at once (a Milvus collection: 16,384), if it has a bound.
+        self._max_k: int | None = getattr(index.store, "max_k", None)
         rows = {(row.path, row.line): i for i, row in enumerate(index.line_rows)}
         self._chunk_rows: list[np.ndarray] = [
             np.array([rows.get((c.path, n), -1) for n, _ in c.numbered_lines()], dtype=np.int64)
@@ -221,7 +226,7 @@ class Searcher:
 
         n = self.size
         keyword_all = self.index.keyword.scores(query) if mode != "dense" else None
-        if n <= EXACT_CHUNKS:  # every chunk competes; a filter marks the rest below
+        if n <= EXACT_CHUNKS and (self._max_k is None or n <= self._max_k):  # every chunk competes
             ids = np.arange(n, dtype=np.int64)
             cosines = np.full(n, -1.0, dtype=np.float32)
             if mode != "keyword":
@@ -236,7 +241,7 @@ class Searcher:
                 found = self.chunk_vectors.search(qv[None, :], depth, allowed_ids).for_query(0)
                 lists.append(found.ids)
                 line_ids = None if allowed is None else np.unique(self._flat_rows[allowed[self._flat_chunks]])
-                best_lines = self.line_vectors.search(qv[None, :], depth, line_ids).for_query(0)
+                best_lines = self.line_index.search(qv[None, :], depth, line_ids).for_query(0)
                 left = np.searchsorted(self._rows_sorted, best_lines.ids, side="left")
                 right = np.searchsorted(self._rows_sorted, best_lines.ids, side="right")
                 holders = [self._chunks_by_row[a:b] for a, b in zip(left.tolist(), right.tolist())]

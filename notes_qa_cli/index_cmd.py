@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from indexer.build import build_index
 
@@ -15,7 +16,8 @@ def run_index(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     bar = ProgressBar()
     try:
-        report = build_index(settings, full=args.full, progress=bar)
+        store = args.store or os.environ.get("NOTES_QA_STORE") or None
+        report = build_index(settings, full=args.full, progress=bar, store=store)
     finally:
         bar.close()
     for message in report.warnings:

@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     _paths(p_index)
     p_index.add_argument("--full", action="store_true", help="re-embed everything instead of reusing vectors")
     p_index.add_argument("--json", action="store_true", help="print the build report as JSON")
+    p_index.add_argument(
+        "--store", metavar="URI",
+        help="where the vectors go: faiss (files in the index folder, the default for a new index), a Milvus Lite "
+        "file such as ./notes.db, or a Milvus server such as http://localhost:19530 (needs the milvus extra); "
+        "default: $NOTES_QA_STORE, else what the index already uses",
+    )
     _encoder(p_index, "the index")
 
     p_ask = sub.add_parser("ask", help="answer a question from the notes", description="Answer questions.")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("textual", "torch", "sentence_transformers", "transformers", "faiss", "bm25s", "onnxruntime", "scipy", "mcp",
-         "watchfiles")
+         "watchfiles", "pymilvus", "milvus_lite")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -25,7 +25,8 @@ def test_importing_the_engine_and_the_command_line_is_light() -> None:
     modules = loaded_after(
         "import indexer, indexer.build, indexer.search, indexer.service, notes_qa_cli, notes_qa_cli.main, "
         "indexer.chunker, indexer.evaluate.notes_eval, notes_qa_cli.mcp_cmd, indexer.mcp_tools, "
-        "indexer.watch, indexer.query_syntax, notes_qa_cli.watch_cmd, indexer.terms, indexer.modes"
+        "indexer.watch, indexer.query_syntax, notes_qa_cli.watch_cmd, indexer.terms, indexer.modes, "
+        "indexer.milvus_index, indexer.store_choice"
     )
     assert not {m.split(".")[0] for m in modules} & set(HEAVY)
 
