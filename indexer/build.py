@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
     from .embedder import Embedder
 
-__all__ = ["BuildReport", "IndexStatus", "LineText", "build_index", "fingerprint", "index_encoder",
-           "index_status", "snippet_lines", "text_key"]
+__all__ = ["BuildReport", "IndexStatus", "LineText", "build_index", "index_status",
+           "snippet_lines"]
 
 #: progress(stage, done, total)
 ProgressFn = Callable[[str, int, int], None]
@@ -55,9 +55,10 @@ class BuildReport:
     seconds: float
     full: bool
     reason: str
-    encoder: str
+    #: how the texts became vectors: the backend ("onnx", "sentence-transformers") and the precision
+    backend: str
     warnings: tuple[str, ...] = ()
-    variant: str = "fp32"
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,6 @@ class IndexStatus:
     state: str  # "missing", "fresh", "stale" or "broken"
     reason: str
     hashed: int = 0  # notes read and hashed to know (those whose stat differs from the manifest's)
-
-
-def index_encoder(manifest: Manifest) -> str:
-    """The encoder variant an index was built with (``fp32`` for indexes that predate the setting)."""
-    return manifest.encoder_variant
 
 
 @dataclass(frozen=True)
@@ -132,7 +128,7 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
         model = resolve_model(settings.model_dir)
         if model.fingerprint != manifest.model.fingerprint:
             return IndexStatus("stale", "the index was built with another model", hashed)
-    built_with = manifest.encoder_variant
+    built_with = manifest.encoder.precision
     if settings.precision is not None and settings.precision != built_with:
         return IndexStatus("stale", f"the index was built with the {built_with} encoder", hashed)
     return IndexStatus("fresh", "up to date", hashed)
@@ -347,7 +343,7 @@ def build_index(
         seconds=time.perf_counter() - started,
         full=full or not cache,
         reason=reason,
-        encoder=embedder.backend,
+        backend=embedder.backend,
         warnings=tuple(warnings),
-        variant=embedder.precision,
+        precision=embedder.precision,
     )

@@ -45,12 +45,12 @@ CANDIDATE_DEPTH: Final = 1000
 
 def check_query(query: str, k: int, mode: str) -> str:
     if mode not in MODES:
-        raise UsageError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+        raise UsageError(f"unknown mode {mode!r}", fix=f"use one of: {', '.join(MODES)}")
     if k < 1:
         raise UsageError(f"-k must be at least 1 (got {k})")
     cleaned = "".join(ch if ch.isprintable() else " " for ch in query).strip()
     if not cleaned:
-        raise UsageError("the question is empty; type a question, e.g. notes-qa ask \"How big can a DynamoDB item be?\"")
+        raise UsageError("the question is empty", fix='type a question, e.g. notes-qa ask "How big can a DynamoDB item be?"')
     return cleaned[:MAX_QUERY_CHARS]
 
 

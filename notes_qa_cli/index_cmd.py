@@ -34,10 +34,10 @@ def run_index(args: argparse.Namespace) -> int:
                     "reused": report.reused,
                     "seconds": round(report.seconds, 3),
                     "mode": report.reason,
-                    "encoder": report.encoder,  # the keys of earlier versions, kept for scripts that read them
-                    "variant": report.variant,
-                    "backend": report.encoder,
-                    "precision": report.variant,
+                    "encoder": report.backend,  # the keys of earlier versions, kept for scripts that read them
+                    "variant": report.precision,
+                    "backend": report.backend,
+                    "precision": report.precision,
                     "warnings": list(report.warnings),
                 }
             )
@@ -46,6 +46,6 @@ def run_index(args: argparse.Namespace) -> int:
         print(
             f"indexed {report.files} files, {report.chunks} chunks ({report.embedded} texts embedded, "
             f"{report.reused} reused; {report.reason}) in {report.seconds:.1f} s"
-            + (f" [{report.variant} encoder]" if report.variant != "fp32" else "")
+            + (f" [{report.precision} encoder]" if report.precision != "fp32" else "")
         )
     return 0

@@ -41,7 +41,7 @@ def test_switching_encoder_rebuilds_everything_and_says_why(notes_settings: Sett
     build(notes_settings, fake_model, FakeEmbedder())
     report = build(notes_settings, fake_model, FakeInt8Embedder())
     assert report.reason == "the encoder changed (fp32 -> int8): full rebuild"
-    assert report.reused == 0 and report.embedded > 0 and report.variant == "int8"
+    assert report.reused == 0 and report.embedded > 0 and report.precision == "int8"
     manifest = load_index(notes_settings.index_dir).manifest
     assert manifest.encoder.precision == "int8"
     assert manifest.encoder == EmbedderChoice("fake", "int8", "fake")

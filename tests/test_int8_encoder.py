@@ -40,7 +40,7 @@ def int8_index(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> S
         shutil.copy(ROOT / "corpus" / name, root / "corpus" / name)
     settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index", cache_dir=model_cache, precision="int8")
     report = build_index(settings)
-    assert report.variant == "int8" and report.encoder == "onnx"
+    assert report.precision == "int8" and report.backend == "onnx"
     return settings
 
 

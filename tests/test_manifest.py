@@ -36,7 +36,7 @@ def test_a_manifest_written_before_the_type_reads_and_writes_back_unchanged() ->
     assert list(manifest.to_json()) == list(raw)  # the same key order, so the same bytes on disk
     assert manifest.model.dim == 384 and manifest.model.id == "all-MiniLM-L6-v2@626fa787d460"
     assert manifest.counts.chunks == 64 and manifest.counts.files == len(manifest.notes) == 5
-    assert manifest.encoder_variant == "fp32" and manifest.encoder.backend == "onnx"
+    assert manifest.encoder.precision == "fp32" and manifest.encoder.backend == "onnx"
     assert manifest.store is not None and manifest.store.kind == "flat"
     assert manifest.chunker.max_tokens == 256 and manifest.keyword.method == "lucene"
     assert manifest.build.embedded == 690 and manifest.build.mode == "no previous index"
@@ -51,7 +51,7 @@ def test_sections_older_builds_did_not_write_read_as_defaults() -> None:
     del raw["model"]["max_tokens"]
     manifest = Manifest.from_json(raw, Path("build"))
     assert manifest.store is None and manifest.built_at is None and manifest.model.max_tokens is None
-    assert manifest.encoder_variant == "fp32"  # indexes from before the encoder setting are fp32
+    assert manifest.encoder.precision == "fp32"  # indexes from before the encoder setting are fp32
     assert "store" not in manifest.to_json() and "built_at" not in manifest.to_json()
 
 
