@@ -65,8 +65,9 @@ def test_filters_narrow_the_hits(tools: NotesTools) -> None:
     ],
 )
 def test_bad_search_arguments_are_the_cli_errors(tools: NotesTools, kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(UsageError) as raised:
         tools.search_notes(**kwargs)
+    assert message in raised.value.with_fix()  # what the tool error says: the message, then the fix
 
 
 def test_an_edited_note_is_found_on_the_next_call(tools: NotesTools, notes_settings: Settings) -> None:
