@@ -121,8 +121,8 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
         hashes, hashed = corpus.hashes(), len(corpus.notes)
     diff = manifest.notes_diff(hashes)
     if diff:
-        parts = [f"{len(x)} {what}" for x, what in ((diff.changed, "changed"), (diff.added, "new"),
-                                                    (diff.removed, "removed")) if x]
+        parts = [f"{len(x)} {what}" for x, what in ((diff.modified, "changed"), (diff.added, "new"),
+                                                    (diff.deleted, "removed")) if x]
         return IndexStatus("stale", "notes " + ", ".join(parts), hashed)
     if settings.model_dir is not None:
         model = resolve_model(settings.model_dir)

@@ -42,6 +42,7 @@ from .manifest_records import (
     store_from_json,
     thawed,
 )
+from .note_changes import NoteChanges
 from .safe_read import read_text
 from .settings import ChunkerSettings
 
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "MANIFEST", "RACY_NS", "BuildRecord", "Counts", "Manifest", "ModelRecord", "NoteRecord",
-    "NoteStat", "NotesDiff", "StoreRecord", "read_manifest", "write_manifest",
+    "NoteChanges", "NoteStat", "StoreRecord", "read_manifest", "write_manifest",
 ]
 
 FORMAT = "notes-qa-index"
@@ -59,18 +60,6 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 #: manifest.json and lines.json are read whole; a bigger one is not ours.
 MAX_JSON_BYTES = 1 << 30
-
-
-@dataclass(frozen=True)
-class NotesDiff:
-    """How the notes now differ from those a build indexed (corpus-relative paths, sorted)."""
-
-    changed: tuple[str, ...] = ()
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.changed or self.added or self.removed)
 
 
 @dataclass(frozen=True)
@@ -114,13 +103,13 @@ class Manifest:
         """path -> sha256 of every indexed note."""
         return {rel: note.sha256 for rel, note in self.notes.items()}
 
-    def notes_diff(self, hashes: Mapping[str, str]) -> NotesDiff:
+    def notes_diff(self, hashes: Mapping[str, str]) -> NoteChanges:
         """The notes changed, added and removed since this build (``hashes``: path -> sha256 now)."""
         old = self.note_hashes()
-        return NotesDiff(
-            changed=tuple(sorted(k for k in hashes.keys() & old.keys() if hashes[k] != old[k])),
+        return NoteChanges(
             added=tuple(sorted(hashes.keys() - old.keys())),
-            removed=tuple(sorted(old.keys() - hashes.keys())),
+            modified=tuple(sorted(k for k in hashes.keys() & old.keys() if hashes[k] != old[k])),
+            deleted=tuple(sorted(old.keys() - hashes.keys())),
         )
 
     @classmethod

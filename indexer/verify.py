@@ -46,8 +46,8 @@ def verify_index(settings: Settings) -> VerifyReport:
     corpus = read_corpus(settings.corpus_dir, max_file_bytes=settings.chunker.max_file_bytes,
                          skip=(settings.index_dir,), follow_links=settings.follow_links)
     diff = manifest.notes_diff(corpus.hashes())
-    differ = [(rel, "changed") for rel in diff.changed] + [(rel, "new") for rel in diff.added] + \
-        [(rel, "removed") for rel in diff.removed]
+    differ = [(rel, "changed") for rel in diff.modified] + [(rel, "new") for rel in diff.added] + \
+        [(rel, "removed") for rel in diff.deleted]
     if differ:
         rel, what = differ[0]
         more = f" ({len(differ) - 1} more notes differ)" if len(differ) > 1 else ""

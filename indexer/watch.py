@@ -10,12 +10,12 @@ the terminal app both use it. ``watchfiles`` loads only when watching starts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
 from .corpus import NOTE_SUFFIXES, check_corpus_folder
 from .errors import CorpusError
+from .note_changes import NoteChanges
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -34,35 +34,6 @@ class StopFlag(Protocol):
     """Set to stop watching (a ``threading.Event``, or anything with ``is_set``)."""
 
     def is_set(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class NoteChanges:
-    """Notes added, modified or deleted since the index was built, relative to the corpus (forward slashes)."""
-
-    added: tuple[str, ...] = ()
-    modified: tuple[str, ...] = ()
-    deleted: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.modified or self.deleted)
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return tuple(sorted({*self.added, *self.modified, *self.deleted}))
-
-    def touches(self, note: str) -> bool:
-        """Did ``note`` (a corpus-relative path) change?"""
-        return note in self.paths
-
-    def describe(self) -> str:
-        """E.g. ``cache.md changed; old.md deleted``."""
-        parts = []
-        for label, names in (("added", self.added), ("changed", self.modified), ("deleted", self.deleted)):
-            if names:
-                shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-                parts.append(f"{shown} {label}")
-        return "; ".join(parts) or "nothing changed"
 
 
 def is_note_path(rel: PurePosixPath, is_dir: bool, gone: bool) -> bool:
@@ -119,8 +90,7 @@ def pending_changes(settings: Settings) -> NoteChanges:
         return NoteChanges(added=tuple(sorted(hashes)))
     if manifest is None:
         return NoteChanges(modified=tuple(sorted(hashes)))
-    diff = manifest.notes_diff(hashes)
-    return NoteChanges(diff.added, diff.changed, diff.removed)
+    return manifest.notes_diff(hashes)
 
 
 def watch_notes(

@@ -17,8 +17,8 @@ from .common import settings_from_args, warn
 if TYPE_CHECKING:
     from indexer.build import BuildReport
     from indexer.embedder import Embedder
+    from indexer.note_changes import NoteChanges
     from indexer.settings import Settings
-    from indexer.watch import NoteChanges
 
 
 class _Builder:

@@ -141,4 +141,4 @@ def test_notes_diff_names_changed_new_and_removed_notes() -> None:
     now["new.md"] = "1" * 64
     del now["storage.md"]
     diff = manifest.notes_diff(now)
-    assert (diff.changed, diff.added, diff.removed) == (("cache.md",), ("new.md",), ("storage.md",)) and diff
+    assert (diff.modified, diff.added, diff.deleted) == (("cache.md",), ("new.md",), ("storage.md",)) and diff

@@ -10,8 +10,9 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from indexer.model_files import ModelInfo
+from indexer.note_changes import NoteChanges
 from indexer.settings import Settings
-from indexer.watch import NoteChanges, concerns_notes, is_note_path, pending_changes, watch_notes
+from indexer.watch import concerns_notes, is_note_path, pending_changes, watch_notes
 
 from .test_build_and_search import build, searcher
 

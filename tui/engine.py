@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from indexer.embedder import Embedder
     from indexer.model_files import ModelInfo
+    from indexer.note_changes import NoteChanges
     from indexer.search import Searcher
     from indexer.service import OpenedSearcher
     from indexer.settings import Settings
-    from indexer.watch import NoteChanges, StopFlag
+    from indexer.watch import StopFlag
 
 #: progress(stage, done, total), called from the worker thread.
 Progress = Callable[[str, int, int], None]

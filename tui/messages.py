@@ -9,8 +9,8 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from indexer.models import Hit, SearchResult
+    from indexer.note_changes import NoteChanges
     from indexer.service import OpenedSearcher
-    from indexer.watch import NoteChanges
 
 
 @dataclass

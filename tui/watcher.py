@@ -21,8 +21,8 @@ from indexer.errors import NotesQAError
 from .messages import EngineFailed, IndexRefreshed, NotesChanged
 
 if TYPE_CHECKING:
+    from indexer.note_changes import NoteChanges
     from indexer.search import Searcher
-    from indexer.watch import NoteChanges
 
     from .engine import Engine
     from .visuals import Hanging

@@ -15,7 +15,7 @@ from .compact import COMPACT_BELOW_ROWS, compact_row
 
 if TYPE_CHECKING:
     from indexer.models import Hit, SearchResult
-    from indexer.watch import NoteChanges
+    from indexer.note_changes import NoteChanges
 
 
 class ResultsList(OptionList):
