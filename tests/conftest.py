@@ -48,15 +48,19 @@ def fake_model(tmp_path: Path) -> ModelInfo:
     return ModelInfo(tmp_path, "fake", "f" * 64, 64, 256, tmp_path / "tokenizer.json")
 
 
-@pytest.fixture
-def notes_settings(tmp_path: Path) -> Settings:
-    corpus = write_notes(tmp_path / "notes", SMALL_NOTES)
+def small_settings(tmp_path: Path, notes: dict[str, str]) -> Settings:
+    """Settings over ``notes`` written to ``tmp_path/notes``, with small chunks (the fake model's size)."""
     return Settings(
-        corpus_dir=corpus,
+        corpus_dir=write_notes(tmp_path / "notes", notes),
         index_dir=tmp_path / "index",
         cache_dir=tmp_path / "cache",
         chunker=ChunkerSettings(target_tokens=64, max_tokens=64),
     )
+
+
+@pytest.fixture
+def notes_settings(tmp_path: Path) -> Settings:
+    return small_settings(tmp_path, SMALL_NOTES)
 
 
 @pytest.fixture

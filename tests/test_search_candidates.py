@@ -14,9 +14,9 @@ from indexer.index_files import load_index
 from indexer.model_files import ModelInfo
 from indexer.models import SearchFilter, SearchResult
 from indexer.search import Searcher, _best_first
-from indexer.settings import ChunkerSettings, Settings
+from indexer.settings import Settings
 
-from .conftest import write_notes
+from .conftest import small_settings
 from .fakes import FakeEmbedder
 from .test_build_and_search import build
 
@@ -34,13 +34,7 @@ def settings(tmp_path: Path) -> Settings:
             words = " ".join(f"w{(n * 7 + s * 3 + i) % 40}" for i in range(5))
             sections.append(f"## {topic} part {s}\n\n- {topic} note {n} {words}\n- limit {n * 10 + s} {topic}\n")
         notes[f"n{n:02d}.md"] = f"# Note {n}\n\n" + "\n".join(sections)
-    corpus = write_notes(tmp_path / "notes", notes)
-    return Settings(
-        corpus_dir=corpus,
-        index_dir=tmp_path / "index",
-        cache_dir=tmp_path / "cache",
-        chunker=ChunkerSettings(target_tokens=64, max_tokens=64),
-    )
+    return small_settings(tmp_path, notes)
 
 
 def summary(result: SearchResult) -> list[tuple[str, int, int | None]]:
