@@ -29,14 +29,16 @@ sys.path.insert(0, str(ROOT))
 from indexer.evaluate.beir import load_beir, score_runs  # noqa: E402
 
 
-def write_notes(dataset: Path, folder: Path) -> int:
-    """One note per document; returns how many were written."""
+def write_notes(dataset: Path, folder: Path, limit: int | None = None) -> int:
+    """One note per document (the first ``limit`` only, if given); returns how many were written."""
     folder.mkdir(parents=True, exist_ok=True)
     count = 0
     with (dataset / "corpus.jsonl").open(encoding="utf-8") as handle:
         for line in handle:
             if not line.strip():
                 continue
+            if limit is not None and count >= limit:
+                break
             doc = json.loads(line)
             title = " ".join(str(doc.get("title") or "").split()) or str(doc["_id"])
             text = str(doc.get("text") or "").strip()

@@ -22,10 +22,11 @@ from .errors import IndexFileError, IndexWriteError, ModelError, os_reason
 from .fileio import sha256_file
 from .index_files import chunk_to_json, current_build
 from .keyword import KeywordParams, build_keyword_index
+from .line_vectors import Sources, line_key, line_sources, pool
 from .lock import build_lock
 from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
 from .model_files import ModelInfo, resolve_model
-from .models import Chunk
+from .models import Chunk, LineText
 from .reuse import fingerprint, previous_precision, reusable_vectors, text_key
 from .settings import Settings
 from .snippets import is_content_line, table_headers
@@ -66,15 +67,6 @@ class IndexStatus:
     state: str  # "missing", "fresh", "stale" or "broken"
     reason: str
     hashed: int = 0  # notes read and hashed to know (those whose stat differs from the manifest's)
-
-
-@dataclass(frozen=True)
-class LineText:
-    """A content line of a note and the text its vector embeds (heading path, table header, the line)."""
-
-    path: str
-    line: int  # 1-based
-    text: str
 
 
 def snippet_lines(chunks: list[Chunk], texts: dict[str, list[str]]) -> list[LineText]:
@@ -169,11 +161,25 @@ def _embed(
     return np.ascontiguousarray(np.stack([cache[k] for k in keys]), dtype=np.float32), len(todo), reused
 
 
+def _line_vectors(chunk_vectors: np.ndarray, own_vectors: np.ndarray, own: list[int], sources: list[Sources]) -> np.ndarray:
+    """Every line's vector: its own (``own`` lists those lines) or pooled from its chunks'."""
+    import numpy as np
+
+    vectors = np.zeros((len(sources), chunk_vectors.shape[1]), dtype=np.float32)
+    if own:
+        vectors[own] = own_vectors
+    for i, pooled in enumerate(sources):
+        if pooled:
+            vectors[i] = pool(chunk_vectors, pooled)
+    return vectors
+
+
 def _write_build(
     tmp: Path,
     chunks: list[Chunk],
     chunk_vectors: np.ndarray,
     line_rows: list[LineText],
+    line_keys: list[str],
     line_vectors: np.ndarray,
     manifest: Manifest,
     keyword: KeywordParams,
@@ -201,11 +207,11 @@ def _write_build(
         from .milvus_index import write_collections
 
         write_collections(manifest.vector_db, manifest.model.dim, {text_key(c.embed_text()): v for c, v in zip(chunks, chunk_vectors)},
-                          {text_key(r.text): v for r, v in zip(line_rows, line_vectors)})
+                          dict(zip(line_keys, line_vectors)))
     disk.save_npy(tmp / "lines.npy", line_vectors.astype(np.float32))
     paths = sorted({row.path for row in line_rows})
     position = {p: i for i, p in enumerate(paths)}
-    rows = [[position[row.path], row.line, text_key(row.text)] for row in line_rows]
+    rows = [[position[row.path], row.line, key] for row, key in zip(line_rows, line_keys)]
     disk.write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
     build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk)
     written = [p for p in sorted(tmp.iterdir()) if p.is_file()]
@@ -287,9 +293,13 @@ def build_index(
             embedder = embedder_for_build(model, settings.cache_dir, encoder, notes=warnings)
         if embedder.dim != model.dim:
             raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
-        all_texts = [c.embed_text() for c in chunks] + [line.text for line in lines]
+        sources = line_sources(chunks, lines)
+        own = [i for i, pooled in enumerate(sources) if not pooled]  # lines embedded on their own
+        all_texts = [c.embed_text() for c in chunks] + [lines[i].text for i in own]
         vectors, embedded, reused = _embed(embedder, all_texts, cache, progress, model)
-        chunk_vectors, line_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+        chunk_vectors = vectors[: len(chunks)]
+        line_vectors = _line_vectors(chunk_vectors, vectors[len(chunks) :], own, sources)
+        line_keys = [line_key(line, pooled, chunks) for line, pooled in zip(lines, sources)]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
         tmp = index_root / f"tmp-{stamp}"
         try:
@@ -311,7 +321,7 @@ def build_index(
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 vector_db=vector_db,
             )
-            _write_build(tmp, chunks, chunk_vectors, lines, line_vectors, manifest, keyword, disk)
+            _write_build(tmp, chunks, chunk_vectors, lines, line_keys, line_vectors, manifest, keyword, disk)
             final = swap_in(index_root, tmp, stamp, disk)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -328,7 +338,7 @@ def build_index(
             from .milvus_index import clean_up
 
             problem = clean_up(vector_db, old_vector_db, {text_key(c.embed_text()) for c in chunks},
-                               {text_key(line.text) for line in lines})
+                               set(line_keys))
             if problem:
                 warnings.append(problem)
         if progress:

@@ -43,6 +43,15 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class LineText:
+    """A content line of a note and the text its vector embeds (heading path, table header, the line)."""
+
+    path: str
+    line: int  # 1-based
+    text: str
+
+
+@dataclass(frozen=True)
 class Span:
     """A half-open character range ``[start, end)`` in a string."""
 
