@@ -18,7 +18,7 @@ from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
 from .corpus import Corpus, NoteFile, corpus_hashes, read_corpus
 from .disk import Disk
 from .embedder_factory import choice_for, embedder_for_build
-from .errors import IndexFileError, IndexWriteError, ModelError, os_reason
+from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
 from .fileio import sha256_file
 from .index_files import chunk_to_json, current_build
 from .keyword import KeywordParams, build_keyword_index
@@ -27,7 +27,7 @@ from .lock import build_lock
 from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk, LineText
-from .reuse import fingerprint, previous_precision, reusable_vectors, text_key
+from .reuse import fingerprint, reusable_vectors, text_key
 from .settings import Settings
 from .snippets import is_content_line, table_headers
 from .store_choice import store_record
@@ -264,14 +264,16 @@ def build_index(
         clean_builds(index_root, keep=set())
         previous = current_build(index_root)
         # The encoder: the one given, else the one asked for, else the previous build's.
-        encoder = embedder.precision if embedder is not None else settings.precision or previous_precision(previous) or "fp32"
+        try:  # read once: its precision, its store, what can be reused
+            old = read_manifest(previous) if previous is not None else None
+        except NotesQAError:
+            old = None
+        old_precision = old.encoder.precision if old is not None else None
+        encoder = embedder.precision if embedder is not None else settings.precision or old_precision or "fp32"
         fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
-        try:
-            old_vector_db = read_manifest(previous).vector_db if previous is not None else None
-        except IndexFileError:
-            old_vector_db = None
+        old_vector_db = old.vector_db if old is not None else None
         vector_db = store_record(index_root, fp, store, old_vector_db)
-        reuse = reusable_vectors(previous, fp, encoder, full=full)
+        reuse = reusable_vectors(previous, fp, encoder, full=full, manifest=old)
         cache, reason = reuse.vectors, reuse.reason
         if progress:
             progress("chunking", 0, len(corpus.notes))
@@ -285,7 +287,8 @@ def build_index(
                 warnings.append(f"{note.rel}: {many} over {MAX_LINE_CHARS:,} characters; only the first "
                                 f"{MAX_LINE_CHARS:,} of each are indexed")
             texts[note.rel] = text.split("\n")
-            chunks.extend(chunk_document(note.rel, text, counter, settings.chunker))
+            same = reuse.chunks.get((note.rel, note.sha256))  # an unchanged note: its chunks as before
+            chunks.extend(same if same is not None else chunk_document(note.rel, text, counter, settings.chunker))
             if progress:
                 progress("chunking", done, len(corpus.notes))
         lines = snippet_lines(chunks, texts)

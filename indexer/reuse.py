@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import IndexFileError, NotesQAError
 from .index_files import read_chunks, read_line_rows, verify_files
 from .keyword import KeywordParams
-from .manifest import FORMAT_VERSION, read_manifest
+from .manifest import FORMAT_VERSION, Manifest, read_manifest
 from .settings import ChunkerSettings
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from .models import Chunk
 
 
 def fingerprint(
@@ -50,30 +54,34 @@ class Reusable:
 
     vectors: dict[str, np.ndarray]  # text_key(text) -> its vector; the build adds the vectors it makes
     reason: str  # "incremental", or why everything is embedded again (``BuildReport.reason``)
+    #: The previous build's chunks of each note, by (path, sha256 of the note then): a note with the
+    #: same path and hash now is cut into the same chunks (same chunker and tokenizer: the fingerprint).
+    chunks: Mapping[tuple[str, str], tuple[Chunk, ...]] = field(default_factory=dict)
 
 
-def reusable_vectors(folder: Path | None, fp: str, precision: str, *, full: bool = False) -> Reusable:
+def reusable_vectors(
+    folder: Path | None, fp: str, precision: str, *, full: bool = False, manifest: Manifest | None = None
+) -> Reusable:
     """Vectors of the build in ``folder`` (the live one) keyed by the text they embed, if compatible.
 
     ``fp`` and ``precision`` are the new build's fingerprint and embedding precision; ``full``
-    reuses nothing (``--full``).
+    reuses nothing (``--full``); ``manifest`` is the folder's, when the caller has read it already.
     """
     if full:
         return Reusable({}, full_reason(folder))
-    vectors, reason = _compatible_vectors(folder, fp, precision)
-    return Reusable(vectors, reason)
+    return _compatible(folder, fp, precision, manifest)
 
 
-def _compatible_vectors(folder: Path | None, fp: str, precision: str) -> tuple[dict[str, np.ndarray], str]:
+def _compatible(folder: Path | None, fp: str, precision: str, manifest: Manifest | None) -> Reusable:
     if folder is None:
-        return {}, "no previous index"
+        return Reusable({}, "no previous index")
     try:
-        manifest = read_manifest(folder)
+        manifest = manifest or read_manifest(folder)
         if manifest.fingerprint != fp:
             built_with = manifest.encoder.precision
             if built_with != precision:
-                return {}, f"the encoder changed ({built_with} -> {precision}): full rebuild"
-            return {}, "the model or chunker settings changed: full rebuild"
+                return Reusable({}, f"the encoder changed ({built_with} -> {precision}): full rebuild")
+            return Reusable({}, "the model or chunker settings changed: full rebuild")
         verify_files(folder, manifest)
         import numpy as np
 
@@ -91,24 +99,19 @@ def _compatible_vectors(folder: Path | None, fp: str, precision: str) -> tuple[d
         rows = read_line_rows(folder)
         line_vectors = np.load(folder / "lines.npy", allow_pickle=False)
         if len(vectors) != len(chunks) or len(line_vectors) != len(rows):
-            return {}, "the previous index is inconsistent: full rebuild"
+            return Reusable({}, "the previous index is inconsistent: full rebuild")
     except NotesQAError as exc:
-        return {}, f"the previous index is unusable ({exc.message}): full rebuild"
+        return Reusable({}, f"the previous index is unusable ({exc.message}): full rebuild")
     except (OSError, ValueError, RuntimeError) as exc:
-        return {}, f"the previous index is unreadable ({exc.__class__.__name__}): full rebuild"
+        return Reusable({}, f"the previous index is unreadable ({exc.__class__.__name__}): full rebuild")
     cache = {text_key(c.embed_text()): vectors[i] for i, c in enumerate(chunks)}
     cache.update({row.key: line_vectors[i] for i, row in enumerate(rows)})
-    return cache, "incremental"
-
-
-def previous_precision(folder: Path | None) -> str | None:
-    """The embedding precision of the build in ``folder``, if it has a readable manifest."""
-    if folder is None:
-        return None
-    try:
-        return read_manifest(folder).encoder.precision
-    except NotesQAError:
-        return None
+    by_path: dict[str, list[Chunk]] = defaultdict(list)
+    for chunk in chunks:
+        by_path[chunk.path].append(chunk)
+    by_note = {(path, manifest.notes[path].sha256): tuple(held) for path, held in by_path.items()
+               if path in manifest.notes}
+    return Reusable(cache, "incremental", by_note)
 
 
 def full_reason(folder: Path | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,32 @@ def test_incremental_rebuild_reuses_vectors_and_equals_full(notes_settings: Sett
     assert (incremental.store.vectors() == full.store.vectors()).all()
     assert (incremental.line_vectors == full.line_vectors).all()
     assert index_status(notes_settings).state == "fresh"
+
+
+class RecordingCounter(WordCounter):
+    """The word counter, keeping every text the chunker asked it to count."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        self.seen.extend(texts)
+        return super().count(texts)
+
+
+def test_an_incremental_build_cuts_only_the_changed_notes(notes_settings: Settings, fake_model: ModelInfo) -> None:
+    build(notes_settings, fake_model)
+    (notes_settings.corpus_dir / "cache.md").write_text("# Cache\n\n## Valkey\n\n- open-source badgers\n")
+    (notes_settings.corpus_dir / "storage.md").rename(notes_settings.corpus_dir / "s3.md")  # same text, new path
+    counter = RecordingCounter()
+    build_index(notes_settings, embedder=FakeEmbedder(), token_counter=counter, model=fake_model)
+    counted = "\n".join(counter.seen)
+    assert "badgers" in counted and "S3" in counted  # the changed note and the renamed one are cut again
+    assert "DynamoDB" not in counted  # database.md did not change: its chunks come from the previous build
+    incremental = load_index(notes_settings.index_dir)
+    assert {c.path for c in incremental.chunks} == {"cache.md", "database.md", "s3.md"}
+    build(notes_settings, fake_model, full=True)
+    assert incremental.chunks == load_index(notes_settings.index_dir).chunks
 
 
 def test_deleted_and_renamed_notes_leave_the_index(notes_settings: Settings, fake_model: ModelInfo) -> None:
