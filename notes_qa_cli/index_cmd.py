@@ -7,6 +7,7 @@ import json
 import os
 
 from indexer.build import build_index
+from indexer.up_to_date import UP_TO_DATE, unchanged_index
 
 from .common import settings_from_args, warn
 from .progress import ProgressBar
@@ -17,7 +18,8 @@ def run_index(args: argparse.Namespace) -> int:
     bar = ProgressBar()
     try:
         store = args.store or os.environ.get("NOTES_QA_STORE") or None
-        report = build_index(settings, full=args.full, progress=bar, store=store)
+        same = None if args.full or store else unchanged_index(settings)  # nothing to do: say so, write nothing
+        report = same or build_index(settings, full=args.full, progress=bar, store=store)
     finally:
         bar.close()
     for message in report.warnings:
@@ -42,6 +44,9 @@ def run_index(args: argparse.Namespace) -> int:
                 }
             )
         )
+    elif report.reason == UP_TO_DATE:
+        print(f"index is up to date: {report.files} files, {report.chunks} chunks, no note changed "
+              f"(checked in {report.seconds:.2f} s; --full rebuilds anyway)")
     else:
         print(
             f"indexed {report.files} files, {report.chunks} chunks ({report.embedded} texts embedded, "
