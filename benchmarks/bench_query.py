@@ -32,21 +32,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from child import measured  # noqa: E402
 from machine import machine_facts  # noqa: E402
 
 from indexer.evaluate.metrics import percentile  # noqa: E402
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KB) of one child process (os.wait4 gives its own rusage)."""
-    start = time.perf_counter()
-    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed with exit code {child.returncode}")
-    return seconds, usage.ru_maxrss
+    """Wall seconds and peak RSS (KB) of one child process."""
+    run = measured(cmd, env=env)
+    return run.seconds, run.rss_kb
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

@@ -19,38 +19,28 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from child import default_scifact, measured  # noqa: E402
 from machine import machine_facts  # noqa: E402
 from scifact_as_notes import write_notes  # noqa: E402
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, int, str]:
-    """Run ``command`` in ``cwd`` with that checkout first on the path: (seconds, peak RSS MB, stdout+stderr)."""
-    env = dict(os.environ, PYTHONPATH=str(cwd), HF_HUB_OFFLINE="1")
-    started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = child.stdout.read() if child.stdout else ""
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} in {cwd} failed ({child.returncode}):\n{output}")
-    return seconds, usage.ru_maxrss // 1024, output
+    """Run ``command`` in ``cwd`` with that checkout first on the path: (seconds, peak RSS MB, stdout)."""
+    run = measured(command, env=dict(os.environ, PYTHONPATH=str(cwd), HF_HUB_OFFLINE="1"), cwd=cwd, output=True)
+    return run.seconds, run.rss_kb // 1024, run.output
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    near = [p / "shared" / "datasets" / "scifact" for p in (ROOT.parent, ROOT.parent.parent)]
-    parser.add_argument("--dataset", type=Path, default=next((p for p in near if p.is_dir()), near[0]))
+    parser.add_argument("--dataset", type=Path, default=default_scifact())
     parser.add_argument("--notes", type=int, default=1500, help="how many abstracts (0: all)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--encoder", choices=("fp32", "int8"), default="fp32")

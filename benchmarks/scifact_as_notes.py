@@ -25,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from child import default_scifact  # noqa: E402
 
 from indexer.evaluate.beir import load_beir, score_runs  # noqa: E402
 
@@ -49,9 +52,7 @@ def write_notes(dataset: Path, folder: Path, limit: int | None = None) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    # ../shared/datasets beside the main checkout (or two levels up from a worktree)
-    near = [p / "shared" / "datasets" / "scifact" for p in (ROOT.parent, ROOT.parent.parent)]
-    parser.add_argument("--dataset", type=Path, default=next((p for p in near if p.is_dir()), near[0]))
+    parser.add_argument("--dataset", type=Path, default=default_scifact())
     parser.add_argument("--work", type=Path, default=None, help="folder for the notes and index (default: a temp dir)")
     parser.add_argument("--mode", default="hybrid", choices=("hybrid", "dense", "keyword"))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "scifact_as_notes.json")

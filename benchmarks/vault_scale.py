@@ -24,15 +24,14 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from child import default_scifact, measured  # noqa: E402
 from machine import machine_facts  # noqa: E402
 
 
@@ -65,35 +64,15 @@ def write_vault(dataset: Path, folder: Path, count: int) -> None:
         path.write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
 
 
-def run(args: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """(wall seconds, stdout) of ``notes-qa ARGS`` in a new process."""
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "notes_qa_cli", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"notes-qa {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-    return seconds, done.stdout
-
-
-def timed_rss(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS in MB from ``wait4``, stdout) of ``notes-qa ARGS`` in a new process."""
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "notes_qa_cli", *args], env=env, cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = child.stdout.read() if child.stdout else ""
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"notes-qa {' '.join(args)} failed ({child.returncode})")
-    return seconds, usage.ru_maxrss // 1024, out
+def notes_qa(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS in MB, what it printed) of ``notes-qa ARGS`` in a new process."""
+    run = measured([sys.executable, "-m", "notes_qa_cli", *args], env=env, cwd=ROOT, output=True)
+    return run.seconds, run.rss_kb // 1024, run.output
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    near = [p / "shared" / "datasets" / "scifact" for p in (ROOT.parent, ROOT.parent.parent)]
-    parser.add_argument("--dataset", type=Path, default=next((p for p in near if p.is_dir()), near[0]))
+    parser.add_argument("--dataset", type=Path, default=default_scifact())
     parser.add_argument("--notes", type=int, default=100_000)
     parser.add_argument("--encoder", choices=("fp32", "int8"), default="int8")
     parser.add_argument("--work", type=Path, default=None, help="keep the vault and index here (re-runs skip the build)")
@@ -113,31 +92,31 @@ def main() -> int:
         build_s = None
         build_rss = None
         if not (index / "current").exists():
-            build_s, build_rss, out = timed_rss(["index", "--encoder", args.encoder], env)
+            build_s, build_rss, out = notes_qa(["index", "--encoder", args.encoder], env)
             print(out.strip(), file=sys.stderr)
-        run(["index", "--encoder", args.encoder], bundled)
+        notes_qa(["index", "--encoder", args.encoder], bundled)
         note = vault / "f000" / "n000000.md"
         original = note.read_text(encoding="utf-8")
         refresh, unchanged = [], []
         for i in range(args.runs):
             note.write_text(original.rstrip("\n") + f" Edited {i}.\n", encoding="utf-8")
-            refresh.append(run(["index"], env)[0])
-            unchanged.append(run(["index"], env)[0])
+            refresh.append(notes_qa(["index"], env)[0])
+            unchanged.append(notes_qa(["index"], env)[0])
         note.write_text(original, encoding="utf-8")
-        run(["index"], env)
+        notes_qa(["index"], env)
         size_mb = sum(p.stat().st_size for p in (index / "current").resolve().iterdir()) / 1e6
         data = [json.loads(line) for line in (args.dataset / "queries.jsonl").open(encoding="utf-8") if line.strip()]
         questions = [str(q["text"]) for q in data][: args.questions]
         cold_vault, cold_bundled, rss = [], [], []
         for i in range(args.runs):
             question = questions[i % len(questions)]
-            seconds, peak, _ = timed_rss(["ask", "--json", "-k", "5", question], env)
+            seconds, peak, _ = notes_qa(["ask", "--json", "-k", "5", question], env)
             cold_vault.append(seconds)
             rss.append(peak)
-            cold_bundled.append(timed_rss(["ask", "--json", "-k", "5", question], bundled)[0])
+            cold_bundled.append(notes_qa(["ask", "--json", "-k", "5", question], bundled)[0])
         batch = work / "questions.txt"
         batch.write_text("\n".join(questions) + "\n", encoding="utf-8")
-        _, batch_rss, out = timed_rss(["ask", "--json", "-k", "5", "--no-build", "--batch", str(batch)], env)
+        _, batch_rss, out = notes_qa(["ask", "--json", "-k", "5", "--no-build", "--batch", str(batch)], env)
         warm = sorted(json.loads(line)["seconds"] * 1000 for line in out.splitlines()[1:] if line.strip())
     payload = {
         "benchmark": "vault_scale",
