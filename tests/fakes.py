@@ -38,10 +38,12 @@ class FakeEmbedder(BaseEmbedder):
         self.model_id = f"fake-{dim}"
         self.calls = 0
         self.texts_embedded = 0
+        self.seen: list[str] = []  # every text it was given, in order (prefixes included)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         self.calls += 1
         self.texts_embedded += len(texts)
+        self.seen.extend(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for term in terms(text) or ["\x00"]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -122,14 +121,6 @@ class PrefixedFake(FakeEmbedder):
 
     query_prefix = "query: "
     document_prefix = "passage: "
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[str] = []
-
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        self.seen.extend(texts)
-        return super()._encode(texts)
 
 
 def test_documents_and_questions_are_embedded_by_their_own_methods(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +18,6 @@ from .fakes import FakeEmbedder, WordCounter
 
 LONG = " ".join(f"word{i} fact{i % 7}" for i in range(60))  # one line, over one 64-token chunk
 NOTE = f"# Topic\n\n{LONG}\n\n## Bullets\n\n- short fact one\n- short fact two\n- short fact three\n"
-
-
-class Recording(FakeEmbedder):
-    """The fake embedder, keeping every text it was given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[str] = []
-
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        self.seen.extend(texts)
-        return super()._encode(texts)
 
 
 def chunk(index: int, text: str, numbers: tuple[int, ...], path: str = "a.md") -> Chunk:
@@ -70,8 +57,8 @@ def test_a_build_pools_long_lines_embeds_short_ones_and_stays_exact_incrementall
 ) -> None:
     settings = small_settings(tmp_path, {"a.md": NOTE, "b.md": "# Other\n\n- unrelated line\n"})
 
-    def build(**kw: object) -> Recording:
-        embedder = Recording()
+    def build(**kw: object) -> FakeEmbedder:
+        embedder = FakeEmbedder()
         build_index(settings, embedder=embedder, token_counter=WordCounter(), model=fake_model, **kw)  # type: ignore[arg-type]
         return embedder
 
