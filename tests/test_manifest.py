@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,22 @@ def test_notes_diff_names_changed_new_and_removed_notes() -> None:
     del now["storage.md"]
     diff = manifest.notes_diff(now)
     assert (diff.modified, diff.added, diff.deleted) == (("cache.md",), ("new.md",), ("storage.md",)) and diff
+
+
+def test_a_settled_manifest_is_parsed_once_and_any_change_to_its_file_is_read(
+    notes_settings: Settings, fake_model: ModelInfo
+) -> None:
+    build_index(notes_settings, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    folder = current_build(notes_settings.index_dir)
+    assert folder is not None
+    path = folder / MANIFEST
+    assert read_manifest(folder) is not read_manifest(folder)  # just written: not remembered yet
+    old = path.stat().st_mtime_ns - 10_000_000_000
+    os.utime(path, ns=(old, old))
+    first = read_manifest(folder)
+    assert read_manifest(folder) is first  # settled and unchanged: the same parsed manifest
+    raw = json.loads(path.read_text())
+    raw["built_at"] = "2000-01-01T00:00:00+00:00"  # an edit in place: mtime (and size) change
+    path.write_text(json.dumps(raw))
+    again = read_manifest(folder)
+    assert again is not first and again.built_at == "2000-01-01T00:00:00+00:00"
