@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .build_folders import clean_builds, swap_in
+from .chunk_lines import chunk_lines_of
 from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
 from .corpus import Corpus, NoteFile, corpus_hashes, read_corpus
 from .disk import Disk
@@ -213,6 +214,7 @@ def _write_build(
     position = {p: i for i, p in enumerate(paths)}
     rows = [[position[row.path], row.line, key] for row, key in zip(line_rows, line_keys)]
     disk.write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
+    chunk_lines_of(chunks, [(row.path, row.line) for row in line_rows]).save(tmp, disk)
     build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk)
     written = [p for p in sorted(tmp.iterdir()) if p.is_file()]
     files = {p.name: sha256_file(p) for p in written}

@@ -7,6 +7,7 @@
       build-.../vectors.faiss   chunk vectors (FAISS; absent when Milvus holds them, see below)
       build-.../lines.npy       vectors of single lines, for snippets
       build-.../lines.json      which file and line each row of lines.npy is
+      build-.../chunk_lines*.npy  the lines.npy row of each line of each chunk (chunk_lines.py)
       build-.../bm25.*          keyword index (numpy arrays + JSON)
       .lock                     held while a build runs
 
@@ -34,10 +35,13 @@ instead of ``vectors.faiss``; every other file (chunks, lines, BM25) stays here.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
+from .chunk_lines import ROWS_FILE, ChunkLines, chunk_lines_of, load_chunk_lines
+from .chunk_table import EAGER_CHUNKS, ChunkTable, chunk_from_json
 from .errors import REBUILD, IndexFileError, os_reason
 from .fileio import sha256_file
 from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, MAX_JSON_BYTES, Manifest, read_manifest
@@ -75,15 +79,51 @@ class LineRow:
     key: str  # hash of the embedded text, to reuse the vector
 
 
+class LineRows(Sequence[LineRow]):
+    """The rows of ``lines.json`` (which note line each line vector is), read when first used."""
+
+    __slots__ = ("_folder", "_count", "_rows")
+
+    def __init__(self, folder: Path, count: int) -> None:
+        self._folder = folder
+        self._count = count
+        self._rows: tuple[LineRow, ...] | None = None
+
+    def read(self) -> tuple[LineRow, ...]:
+        """Every row (``lines.json`` is read and checked the first time)."""
+        if self._rows is None:
+            rows = read_line_rows(self._folder)
+            if len(rows) != self._count:
+                raise IndexFileError("lines.npy does not match lines.json", fix=REBUILD)
+            self._rows = rows
+        return self._rows
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> LineRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[LineRow]: ...
+
+    def __getitem__(self, index: int | slice) -> LineRow | Sequence[LineRow]:
+        return self.read()[index]
+
+    def __iter__(self) -> Iterator[LineRow]:
+        return iter(self.read())
+
+
 @dataclass(frozen=True)
 class LoadedIndex:
     folder: Path
     manifest: Manifest
-    chunks: tuple[Chunk, ...]
+    chunks: Sequence[Chunk]  # a ChunkTable: parsed when used (all of them when loaded, up to EAGER_CHUNKS)
     store: VectorIndex  # the chunk vectors: the FAISS store, or a Milvus collection
     keyword: KeywordIndex
-    line_vectors: np.ndarray
-    line_rows: tuple[LineRow, ...]
+    line_vectors: np.ndarray  # memory-mapped when loaded with mmap
+    line_rows: Sequence[LineRow]  # LineRows: read when used (when loaded, up to EAGER_CHUNKS chunks)
+    chunk_lines: ChunkLines
     #: The line vectors' Milvus collection (None: search ``line_vectors`` itself).
     line_index: VectorIndex | None = None
 
@@ -126,36 +166,6 @@ def check_files(folder: Path, manifest: Manifest) -> None:
                                  "(truncated, damaged or edited)", fix=REBUILD)
 
 
-def _chunk_from_json(record: Any, number: int) -> Chunk:
-    ok = (
-        isinstance(record, dict)
-        and isinstance(record.get("id"), str)
-        and isinstance(record.get("path"), str)
-        and isinstance(record.get("heading"), list)
-        and all(isinstance(h, str) for h in record["heading"])
-        and isinstance(record.get("start_line"), int)
-        and isinstance(record.get("end_line"), int)
-        and isinstance(record.get("text"), str)
-        and 1 <= record["start_line"] <= record["end_line"]
-        and isinstance(record.get("lines", []), list)
-        and all(isinstance(n, int) for n in record.get("lines", []))
-    )
-    if not ok:
-        raise IndexFileError(f"chunks.jsonl line {number} is not a valid chunk", fix=REBUILD)
-    numbers = tuple(record.get("lines", []))
-    if numbers and len(numbers) != record["text"].count("\n") + 1:
-        raise IndexFileError(f"chunks.jsonl line {number} has a line list that does not match its text", fix=REBUILD)
-    return Chunk(
-        record["id"],
-        record["path"],
-        tuple(record["heading"]),
-        record["start_line"],
-        record["end_line"],
-        record["text"],
-        numbers,
-    )
-
-
 def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
     return {
         "id": chunk.id,
@@ -178,7 +188,7 @@ def read_chunks(folder: Path) -> tuple[Chunk, ...]:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise IndexFileError(f"chunks.jsonl line {number} is not JSON", fix=REBUILD) from exc
-                chunks.append(_chunk_from_json(record, number))
+                chunks.append(chunk_from_json(record, number))
     except UnicodeDecodeError as exc:
         raise IndexFileError(f"chunks.jsonl line {number + 1} is not UTF-8", fix=REBUILD) from exc
     except OSError as exc:
@@ -213,11 +223,8 @@ def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
         required.add("vectors.faiss")
     if not required <= set(manifest.files):
         raise IndexFileError("the index manifest is invalid (file list)", fix=REBUILD)
-    chunks = read_chunks(folder)
+    chunks = ChunkTable.read(folder / "chunks.jsonl", manifest.counts.chunks)
     dim = manifest.model.dim
-    if len(chunks) != manifest.counts.chunks:
-        raise IndexFileError(f"chunks.jsonl has {len(chunks)} chunks, the manifest says {manifest.counts.chunks}",
-                             fix=REBUILD)
     store: VectorIndex
     if manifest.vector_db is None:
         try:
@@ -234,20 +241,26 @@ def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
     if keyword.num_docs != len(chunks):
         raise IndexFileError("the keyword index does not match the chunks", fix=REBUILD)
     try:
-        line_vectors = np.load(folder / "lines.npy", allow_pickle=False)
+        line_vectors = np.load(folder / "lines.npy", allow_pickle=False, mmap_mode="r" if mmap else None)
     except (OSError, ValueError) as exc:
         raise IndexFileError(f"lines.npy in {folder} is unreadable", fix=REBUILD) from exc
-    line_rows = read_line_rows(folder)
+    line_rows = LineRows(folder, manifest.counts.lines)
     if line_vectors.dtype != np.float32 or line_vectors.shape != (len(line_rows), dim):
         raise IndexFileError("lines.npy does not match lines.json", fix=REBUILD)
+    if len(chunks) <= EAGER_CHUNKS:  # a small index is checked whole when loaded
+        line_rows.read()
+    if ROWS_FILE in manifest.files:
+        chunk_lines = load_chunk_lines(folder, len(chunks), len(line_rows))
+    else:  # a build from before chunk_lines.npy
+        chunk_lines = chunk_lines_of(chunks, [(row.path, row.line) for row in line_rows])
     line_index: VectorIndex | None = None
     if manifest.vector_db is not None:
         store, line_index = _open_milvus(manifest, chunks, line_rows)
-    return LoadedIndex(folder, manifest, chunks, store, keyword, line_vectors, line_rows, line_index)
+    return LoadedIndex(folder, manifest, chunks, store, keyword, line_vectors, line_rows, chunk_lines, line_index)
 
 
 def _open_milvus(
-    manifest: Manifest, chunks: tuple[Chunk, ...], line_rows: tuple[LineRow, ...]
+    manifest: Manifest, chunks: Sequence[Chunk], line_rows: Sequence[LineRow]
 ) -> tuple[VectorIndex, VectorIndex]:
     """The chunk and line collections the manifest names (pymilvus is imported here, not before)."""
     from .milvus_index import MilvusIndex, connect

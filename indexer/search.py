@@ -158,18 +158,17 @@ class Searcher:
         self.line_index: VectorIndex = index.line_index or self.line_vectors
         #: How deep the chunk index searches at once (a Milvus collection: 16,384), if it has a bound.
         self._max_k: int | None = getattr(index.store, "max_k", None)
-        rows = {(row.path, row.line): i for i, row in enumerate(index.line_rows)}
-        self._chunk_rows: list[np.ndarray] = [
-            np.array([rows.get((c.path, n), -1) for n, _ in c.numbered_lines()], dtype=np.int64)
-            for c in index.chunks
-        ]
-        self._chunk_row_lists = [r.tolist() for r in self._chunk_rows]
-        # Flattened line rows of every chunk (chunk order), for a vectorised "best line" per chunk.
-        valid = [r[r >= 0] for r in self._chunk_rows]
-        self._line_count = np.array([len(r) for r in valid], dtype=np.int64)
+        # Each chunk's line rows (-1: no vector), made at index time (chunk_lines.py); flattened
+        # without the -1s, chunk order, for a vectorised "best line" per chunk.
+        table = index.chunk_lines
+        self._chunk_lines = table
+        per_line = np.diff(table.starts)
+        valid = table.rows >= 0
+        all_chunks = np.repeat(np.arange(len(per_line), dtype=np.int64), per_line)
+        self._flat_rows = table.rows[valid]
+        flat_chunks = all_chunks[valid]
+        self._line_count = np.bincount(flat_chunks, minlength=len(per_line)).astype(np.int64)
         self._line_start = np.cumsum(self._line_count) - self._line_count
-        self._flat_rows = np.concatenate(valid) if valid else np.zeros(0, dtype=np.int64)
-        flat_chunks = np.repeat(np.arange(len(valid), dtype=np.int64), self._line_count)
         # Line row -> the chunks holding it (sorted by row), for line candidates.
         by_row = np.argsort(self._flat_rows, kind="stable")
         self._rows_sorted = self._flat_rows[by_row]
@@ -310,7 +309,7 @@ class Searcher:
                 break
             i = int(ranked.ids[position])
             chunk = self.index.chunks[i]
-            per_line = lines.per_line(self._chunk_row_lists[i])
+            per_line = lines.per_line(self._chunk_lines.of(i).tolist())
             # Lines a better hit already shows are left out of this one's snippet;
             # a hit with nothing new to show is dropped.
             exclude = frozenset(n for p, n in shown_lines if p == chunk.path)

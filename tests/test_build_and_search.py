@@ -87,7 +87,7 @@ def test_incremental_rebuild_reuses_vectors_and_equals_full(notes_settings: Sett
     incremental = load_index(notes_settings.index_dir)
     build(notes_settings, fake_model, full=True)
     full = load_index(notes_settings.index_dir)
-    assert incremental.chunks == full.chunks
+    assert tuple(incremental.chunks) == tuple(full.chunks)
     assert (incremental.store.vectors() == full.store.vectors()).all()
     assert (incremental.line_vectors == full.line_vectors).all()
     assert index_status(notes_settings).state == "fresh"
@@ -116,7 +116,7 @@ def test_an_incremental_build_cuts_only_the_changed_notes(notes_settings: Settin
     incremental = load_index(notes_settings.index_dir)
     assert {c.path for c in incremental.chunks} == {"cache.md", "database.md", "s3.md"}
     build(notes_settings, fake_model, full=True)
-    assert incremental.chunks == load_index(notes_settings.index_dir).chunks
+    assert tuple(incremental.chunks) == tuple(load_index(notes_settings.index_dir).chunks)
 
 
 def test_deleted_and_renamed_notes_leave_the_index(notes_settings: Settings, fake_model: ModelInfo) -> None:
