@@ -28,6 +28,7 @@ from .lock import build_lock
 from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk, LineText
+from .note_changes import NoteChanges
 from .reuse import fingerprint, reusable_vectors, text_key
 from .settings import Settings
 from .snippets import is_content_line, table_headers
@@ -112,7 +113,9 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
         hashes, hashed = now.hashes, now.hashed
     else:
         hashes, hashed = corpus.hashes(), len(corpus.notes)
-    diff = manifest.notes_diff(hashes)
+    # Every hash is the recorded one and no note came or went: nothing changed (no per-note comparison).
+    same = hashed == 0 and len(hashes) == len(manifest.notes) and set(hashes) == set(manifest.notes)
+    diff = NoteChanges() if same else manifest.notes_diff(hashes)
     if diff:
         parts = [f"{len(x)} {what}" for x, what in ((diff.modified, "changed"), (diff.added, "new"),
                                                     (diff.deleted, "removed")) if x]

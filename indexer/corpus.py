@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import operator
 import os
 import stat
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from .errors import CorpusError
 from .manifest import NoteRecord, NoteStat
+from .note_table import recorded_hash
 
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -56,63 +58,89 @@ def _utf8_name(rel: str) -> str | None:
     return None
 
 
+#: A candidate note: path relative to the root (forward slashes), its path, and its ``lstat`` when
+#: the walk saw a plain file (None for a link, which the reader resolves, or a file it could not stat).
+Candidate = tuple[str, str, "os.stat_result | None"]
+
+
+_entry_name = operator.attrgetter("name")
+
+
 def _candidate_files(
     root: Path, skip: set[Path], warnings: list[str], follow_links: bool = False
-) -> list[tuple[str, str]]:
-    """Note files below ``root`` as (path relative to ``root`` with forward slashes, path), following
-    folder links once (no loops). Strings, not ``Path``: a freshness check lists every note.
+) -> list[Candidate]:
+    """Note files below ``root`` (see :data:`Candidate`), each folder's files in name order before its
+    subfolders, following folder links once (no loops). Strings and the ``os.scandir`` entry's own
+    stat, not ``Path``: a freshness check lists every note (100,000 notes: 0.9 s with ``os.walk``,
+    ``islink`` and a second ``stat`` per note).
 
     Links that lead outside ``root`` are skipped with a warning unless
     ``follow_links``: a link to a private file must not land in the index.
     Names that are not valid UTF-8 cannot be stored in the index; they are
     skipped with a warning.
     """
-    found: list[tuple[str, str]] = []
+    found: list[Candidate] = []
     seen_dirs: set[str] = set()
     root_real = os.path.realpath(root)
     follow_hint = "; skipped (--follow-links or NOTES_QA_FOLLOW_LINKS=1 indexes it)"
-
-    def relative(path: str | Path) -> str:
-        return Path(path).relative_to(root).as_posix()
 
     def unreadable(exc: OSError) -> None:
         where = Path(exc.filename or root)
         rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
         warnings.append(f"{rel}/: folder cannot be read ({exc.strerror or exc.__class__.__name__}); skipped")
 
-    for folder, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
+    def visit(folder: str, prefix: str) -> None:
         real = os.path.realpath(folder)
         if real in seen_dirs or Path(real) in skip:
-            dirnames[:] = []
-            continue
+            return
         if not follow_links and not _inside(real, root_real):
-            warnings.append(f"{relative(folder)}/: a link to a folder outside the corpus{follow_hint}")
-            dirnames[:] = []
-            continue
+            warnings.append(f"{prefix}: a link to a folder outside the corpus{follow_hint}")
+            return
         seen_dirs.add(real)
-        kept = []
-        for name in sorted(d for d in dirnames if not d.startswith(".")):
-            shown = _utf8_name(name)
-            if shown is None:
-                kept.append(name)
-            else:
-                warnings.append(f"{relative(Path(folder) / shown)}/: folder name is not valid UTF-8; skipped (rename it)")
-        dirnames[:] = kept
-        here = relative(folder)
-        prefix = "" if here == "." else here + "/"
-        for name in sorted(filenames):
-            if name.startswith(".") or not name.lower().endswith(NOTE_SUFFIXES):
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=_entry_name)
+        except OSError as exc:
+            unreadable(exc)
+            return
+        folders = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
                 continue
-            path = os.path.join(folder, name)
-            shown = _utf8_name(name)
+            try:
+                is_folder = entry.is_dir()  # a link to a folder counts (followed once)
+            except OSError:
+                is_folder = False
+            if is_folder:
+                shown = _utf8_name(name)
+                if shown is None:
+                    folders.append(entry)
+                else:
+                    warnings.append(f"{prefix}{shown}/: folder name is not valid UTF-8; skipped (rename it)")
+                continue
+            if not name.lower().endswith(NOTE_SUFFIXES):
+                continue
+            shown = None if name.isascii() else _utf8_name(name)
             if shown is not None:
-                warnings.append(f"{relative(Path(folder) / shown)}: file name is not valid UTF-8; skipped (rename it)")
+                warnings.append(f"{prefix}{shown}: file name is not valid UTF-8; skipped (rename it)")
                 continue
-            outside = os.path.islink(path) and os.path.exists(path) and not _inside(os.path.realpath(path), root_real)
-            if outside and not follow_links:
-                warnings.append(f"{prefix}{name}: a link to a file outside the corpus{follow_hint}")
-                continue
-            found.append((prefix + name, path))
+            path = entry.path
+            info: os.stat_result | None = None
+            if entry.is_symlink():
+                if os.path.exists(path) and not _inside(os.path.realpath(path), root_real) and not follow_links:
+                    warnings.append(f"{prefix}{name}: a link to a file outside the corpus{follow_hint}")
+                    continue
+            else:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    info = None
+            found.append((prefix + name, path, info))
+        for entry in folders:
+            visit(entry.path, f"{prefix}{entry.name}/")
+
+    visit(os.fspath(root), "")
     return found
 
 
@@ -177,8 +205,8 @@ def check_corpus_folder(root: Path) -> None:
 
 def _note_paths(
     root: Path, skip: tuple[Path, ...], follow_links: bool, warnings: list[str]
-) -> list[tuple[str, str]]:
-    """The candidate note files below ``root`` as (relative path, path), never inside ``skip`` (the index)."""
+) -> list[Candidate]:
+    """The candidate note files below ``root`` (:data:`Candidate`), never inside ``skip`` (the index)."""
     check_corpus_folder(root)
     skip_real = {Path(os.path.realpath(p)) for p in skip}
     root_real = Path(os.path.realpath(root))
@@ -225,7 +253,7 @@ def read_corpus(
     also reads links that lead outside ``root``.
     """
     warnings: list[str] = []
-    notes = [note for rel, path in _note_paths(root, skip, follow_links, warnings)
+    notes = [note for rel, path, _ in _note_paths(root, skip, follow_links, warnings)
              if (note := _note_file(rel, Path(path), max_file_bytes, warnings)) is not None]
     if not notes:
         raise _no_notes(root, warnings)
@@ -258,17 +286,18 @@ def corpus_hashes(
     warnings: list[str] = []
     hashes: dict[str, str] = {}
     hashed = 0
-    for rel, path in _note_paths(root, skip, follow_links, warnings):
-        record = known.get(rel)
-        if record is not None and record.stat is not None:
-            try:
-                info = os.stat(path)
-            except OSError:
-                info = None
-            if (info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= max_file_bytes
-                    and record.unchanged(NoteStat.of(info))):
-                hashes[rel] = record.sha256
-                continue
+    for rel, path, info in _note_paths(root, skip, follow_links, warnings):
+        if rel in known:
+            if info is None:  # a link: the file it leads to
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    info = None
+            if info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= max_file_bytes:
+                recorded = recorded_hash(known, rel, info)
+                if recorded is not None:
+                    hashes[rel] = recorded
+                    continue
         hashed += 1
         note = _note_file(rel, Path(path), max_file_bytes, warnings)
         if note is not None:

@@ -104,9 +104,9 @@ class LiveIndex:
         skip = {Path(os.path.realpath(self.settings.index_dir))}
         racy_after = time.time_ns() - self._racy_ns
         rows = []
-        for rel, path in _candidate_files(root, skip, []):
+        for rel, path, seen in _candidate_files(root, skip, []):
             try:
-                info = os.stat(path)
+                info = seen or os.stat(path)  # a link: the file it leads to
             except OSError:
                 return None
             if info.st_mtime_ns > racy_after or info.st_ctime_ns > racy_after:

@@ -46,6 +46,7 @@ from .manifest_records import (
     thawed,
 )
 from .note_changes import NoteChanges
+from .note_table import NoteTable
 from .safe_read import read_text
 from .settings import ChunkerSettings
 
@@ -96,7 +97,8 @@ class Manifest:
 
     def __post_init__(self) -> None:
         # Read-only all the way down (a copy: the caller's mappings stay theirs).
-        object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
+        if not isinstance(self.notes, NoteTable):  # a NoteTable is read-only already
+            object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
         object.__setattr__(self, "file_sizes", MappingProxyType(dict(self.file_sizes)))
         object.__setattr__(self, "extra", frozen(thawed(self.extra)))
@@ -104,6 +106,8 @@ class Manifest:
 
     def note_hashes(self) -> dict[str, str]:
         """path -> sha256 of every indexed note."""
+        if isinstance(self.notes, NoteTable):
+            return self.notes.hashes()
         return {rel: note.sha256 for rel, note in self.notes.items()}
 
     def notes_diff(self, hashes: Mapping[str, str]) -> NoteChanges:
@@ -150,7 +154,7 @@ class Manifest:
                      f"file size of {name!r}")
         counts = Counts.from_json(raw.get("counts"))
         corpus = json_object(raw.get("corpus"), "corpus")
-        notes = {str(rel): NoteRecord.from_json(v, str(rel)) for rel, v in json_object(corpus.get("files"), "corpus").items()}
+        notes = NoteTable.parsed(json_object(corpus.get("files"), "corpus"))
         fingerprint = raw.get("fingerprint")
         require(isinstance(fingerprint, str), "fingerprint")
         known = {"format", "format_version", "created_by", "built_at", "model", "encoder", "chunker", "keyword",

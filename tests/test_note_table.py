@@ -1,0 +1,86 @@
+"""The manifest's note records, made when used, and the freshness check that compares stats without them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from indexer import note_table
+from indexer.build import build_index, index_status
+from indexer.errors import IndexFileError
+from indexer.index_files import current_build
+from indexer.manifest import read_manifest
+from indexer.manifest_records import NoteRecord, NoteStat
+from indexer.model_files import ModelInfo
+from indexer.note_table import NoteTable, recorded_hash
+
+from .conftest import SMALL_NOTES, small_settings
+from .fakes import FakeEmbedder, WordCounter
+
+SHA = "a" * 64
+
+
+def stat_of(path: Path) -> os.stat_result:
+    return os.stat(path)
+
+
+def test_a_recorded_hash_is_used_only_while_the_stat_is_the_recorded_one(tmp_path: Path) -> None:
+    note = tmp_path / "a.md"
+    note.write_text("# A\n")
+    info = stat_of(note)
+    record = {"sha256": SHA, "size": info.st_size, "mtime_ns": info.st_mtime_ns, "ctime_ns": info.st_ctime_ns,
+              "inode": info.st_ino}
+    table = NoteTable.parsed({"a.md": record, "b.md": {"sha256": SHA, "size": 3}})
+    as_dict = {"a.md": NoteRecord(SHA, info.st_size, NoteStat.of(info)), "b.md": NoteRecord(SHA, 3)}
+    for known in (table, as_dict):  # the table and plain records agree
+        assert recorded_hash(known, "a.md", info) == SHA
+        assert recorded_hash(known, "b.md", info) is None  # recorded without a stat: read it
+        assert recorded_hash(known, "c.md", info) is None  # not recorded
+    note.write_text("# A, edited\n")
+    assert recorded_hash(table, "a.md", stat_of(note)) is None
+    os.utime(note, ns=(info.st_atime_ns, info.st_mtime_ns))  # mtime put back: the size still differs
+    assert recorded_hash(table, "a.md", stat_of(note)) is None
+    assert table["a.md"] == as_dict["a.md"] and dict(table) == as_dict
+    assert table.hashes() == {"a.md": SHA, "b.md": SHA}
+
+
+def test_a_damaged_record_fails_when_read_in_a_small_manifest_and_where_used_in_a_large_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    raw = {"good.md": {"sha256": SHA, "size": 1}, "bad.md": {"sha256": 7, "size": 1}}
+    with pytest.raises(IndexFileError, match="note 'bad.md'"):
+        NoteTable.parsed(raw)
+    monkeypatch.setattr(note_table, "EAGER_NOTES", 0)
+    table = NoteTable.parsed(raw)
+    assert table["good.md"].sha256 == SHA and "bad.md" in table and len(table) == 2
+    with pytest.raises(IndexFileError, match="note 'bad.md'"):
+        table["bad.md"]
+    with pytest.raises(IndexFileError, match="note 'bad.md'"):
+        table.hashes()
+
+
+def test_the_freshness_check_of_a_large_manifest_reads_only_changed_notes(
+    tmp_path: Path, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(note_table, "EAGER_NOTES", 0)
+    settings = small_settings(tmp_path, SMALL_NOTES)
+    old = 1_600_000_000 * 10**9  # long before the build: every note's stat is recorded
+    for note in settings.corpus_dir.iterdir():
+        os.utime(note, ns=(old, old))
+    build_index(settings, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    assert isinstance(read_manifest(current_build(settings.index_dir)).notes, NoteTable)  # type: ignore[arg-type]
+    status = index_status(settings)
+    assert (status.state, status.hashed) == ("fresh", 0)
+    (settings.corpus_dir / "cache.md").write_text("# Cache\n\n- changed\n")
+    (settings.corpus_dir / "new.md").write_text("# New\n")
+    status = index_status(settings)
+    assert (status.state, status.reason, status.hashed) == ("stale", "notes 1 changed, 1 new", 2)
+    (settings.corpus_dir / "new.md").unlink()
+    (settings.corpus_dir / "storage.md").unlink()
+    assert index_status(settings).reason == "notes 1 changed, 1 removed"
+    manifest_file = current_build(settings.index_dir) / "manifest.json"  # type: ignore[operator]
+    raw = json.loads(manifest_file.read_text())
+    assert set(raw["corpus"]["files"]) == {"cache.md", "database.md", "storage.md"}  # the format is as before
