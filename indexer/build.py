@@ -21,7 +21,7 @@ from .disk import Disk
 from .embedder_factory import choice_for, embedder_for_build
 from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
 from .fileio import sha256_file
-from .index_files import chunk_to_json, current_build
+from .index_files import LINE_INDEX, chunk_to_json, current_build
 from .keyword import KeywordParams, build_keyword_index
 from .line_vectors import Sources, line_key, line_sources, pool
 from .lock import build_lock
@@ -196,7 +196,7 @@ def _write_build(
     """
     import numpy as np
 
-    from .store import VectorStore
+    from .store import FLAT_SPEC, VectorStore, choose_spec
 
     with disk.create(tmp / "chunks.jsonl") as sink:
         for chunk in chunks:
@@ -213,6 +213,12 @@ def _write_build(
         write_collections(manifest.vector_db, manifest.model.dim, {text_key(c.embed_text()): v for c, v in zip(chunks, chunk_vectors)},
                           dict(zip(line_keys, line_vectors)))
     disk.save_npy(tmp / "lines.npy", line_vectors.astype(np.float32))
+    line_spec = choose_spec(*line_vectors.shape)
+    if manifest.vector_db is None and len(line_vectors) and line_spec.kind != FLAT_SPEC.kind:
+        # Many lines: their best ones are searched through an index of their own, not a scan of lines.npy.
+        line_store = VectorStore.build(line_vectors.astype(np.float32), line_spec)
+        with disk.create(tmp / LINE_INDEX) as sink:
+            line_store.write(sink.write)
     paths = sorted({row.path for row in line_rows})
     position = {p: i for i, p in enumerate(paths)}
     rows = [[position[row.path], row.line, key] for row, key in zip(line_rows, line_keys)]

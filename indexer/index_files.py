@@ -7,6 +7,7 @@
       build-.../vectors.faiss   chunk vectors (FAISS; absent when Milvus holds them, see below)
       build-.../lines.npy       vectors of single lines, for snippets
       build-.../lines.json      which file and line each row of lines.npy is
+      build-.../lines.faiss     the same vectors in a FAISS index, when there are too many to scan
       build-.../chunk_lines*.npy  the lines.npy row of each line of each chunk (chunk_lines.py)
       build-.../bm25.*          keyword index (numpy arrays + JSON)
       .lock                     held while a build runs
@@ -55,12 +56,14 @@ if TYPE_CHECKING:
     from .vector_index import VectorIndex
 
 __all__ = [
-    "CURRENT", "FORMAT", "FORMAT_VERSION", "MANIFEST", "LineRow", "LoadedIndex", "Manifest", "chunk_to_json",
+    "CURRENT", "FORMAT", "LINE_INDEX", "FORMAT_VERSION", "MANIFEST", "LineRow", "LoadedIndex", "Manifest", "chunk_to_json",
     "check_files", "current_build", "load_index", "read_chunks", "read_line_rows", "read_manifest", "sha256_file",
     "verify_files",
 ]
 
 CURRENT = "current"
+#: The line vectors in a FAISS index of their own, written when there are too many to scan (``choose_spec``).
+LINE_INDEX = "lines.faiss"
 
 
 def current_build(index_root: Path) -> Path | None:
@@ -124,7 +127,8 @@ class LoadedIndex:
     line_vectors: np.ndarray  # memory-mapped when loaded with mmap
     line_rows: Sequence[LineRow]  # LineRows: read when used (when loaded, up to EAGER_CHUNKS chunks)
     chunk_lines: ChunkLines
-    #: The line vectors' Milvus collection (None: search ``line_vectors`` itself).
+    #: Where the best lines are searched: the line vectors' Milvus collection, or ``lines.faiss`` when the
+    #: build has many lines (None: scan ``line_vectors`` itself).
     line_index: VectorIndex | None = None
 
 
@@ -256,6 +260,13 @@ def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:
     line_index: VectorIndex | None = None
     if manifest.vector_db is not None:
         store, line_index = _open_milvus(manifest, chunks, line_rows)
+    elif LINE_INDEX in manifest.files:
+        try:
+            line_index = VectorStore.load(folder / LINE_INDEX, mmap=mmap)
+        except StoreError as exc:
+            raise IndexFileError(str(exc).rstrip("."), fix=REBUILD) from exc
+        if line_index.ntotal != len(line_rows) or line_index.dim != dim:
+            raise IndexFileError(f"{LINE_INDEX} does not match lines.npy", fix=REBUILD)
     return LoadedIndex(folder, manifest, chunks, store, keyword, line_vectors, line_rows, chunk_lines, line_index)
 
 

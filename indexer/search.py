@@ -153,7 +153,8 @@ class Searcher:
         self.snippet_params = snippet
         self.chunk_vectors: VectorIndex = index.store
         self.line_vectors = ExactIndex(index.line_vectors)
-        #: Where the best lines are searched above EXACT_CHUNKS (a Milvus collection, else the local matrix);
+        #: Where the best lines are searched above EXACT_CHUNKS (a Milvus collection, the build's lines.faiss,
+        #: else a scan of the local matrix);
         #: line cosines for blending and snippets always come from the local ``line_vectors``.
         self.line_index: VectorIndex = index.line_index or self.line_vectors
         #: How deep the chunk index searches at once (a Milvus collection: 16,384), if it has a bound.

@@ -141,3 +141,32 @@ def test_lines_json_of_a_large_build_is_read_when_used(
     assert Searcher(index, FakeEmbedder()).search("DynamoDB item size", k=2).hits  # answering needs no rows
     with pytest.raises(IndexFileError, match="lines.json"):
         index.line_rows[0]
+
+
+def test_many_lines_get_an_index_of_their_own_and_an_exact_one_finds_what_the_scan_finds(
+    tmp_path: Path, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from indexer import search, store
+    from indexer.index_files import LINE_INDEX
+    from indexer.store import StoreSpec, VectorStore
+
+    settings = small_settings(tmp_path, SMALL_NOTES)
+    build(settings, fake_model)
+    assert LINE_INDEX not in load_index(settings.index_dir).manifest.files  # few lines: scanned
+    # As at a large size, but probing every list: the index is exact, so it must agree with the scan.
+    monkeypatch.setattr(store, "choose_spec", lambda n, dim: StoreSpec("ivf", {"nlist": 2, "nprobe": 2}))
+    build_index(settings, full=True, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    index = load_index(settings.index_dir)
+    assert LINE_INDEX in index.manifest.files and isinstance(index.line_index, VectorStore)
+    assert index.line_index.spec.kind == "ivf" and index.line_index.ntotal == len(index.line_rows)
+    monkeypatch.setattr(search, "EXACT_CHUNKS", 0)  # the candidate-list path, which searches the line index
+    scanned = Searcher(replace(index, line_index=None), FakeEmbedder())
+    indexed = Searcher(index, FakeEmbedder())
+    assert indexed.line_index is index.line_index and scanned.line_index is scanned.line_vectors
+    for question in ("How big can a DynamoDB item be?", "which cache is multi-threaded", "temporary access"):
+        old, new = (s.search(question, k=5) for s in (scanned, indexed))
+        assert [(h.chunk.id, h.score, h.answer_line) for h in new.hits] == [
+            (h.chunk.id, h.score, h.answer_line) for h in old.hits
+        ]
