@@ -70,3 +70,21 @@ def test_what_a_rebuild_cannot_cure_is_raised_without_building(
     with pytest.raises(type(error)):
         service.open_or_repair(notes_settings, on_repair=heard.append, **fakes(fake_model))
     assert builds == [] and heard == []
+
+
+def test_question_encoder_threads_spin_only_for_an_index_small_enough_to_search_whole(
+    notes_settings: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_index(notes_settings, **fakes(fake_model))
+    asked: list[bool] = []
+
+    def encoder(*args: Any, spin: bool, **kwargs: Any) -> tuple[FakeEmbedder, tuple[str, ...]]:
+        asked.append(spin)
+        return FakeEmbedder(), ()
+
+    monkeypatch.setattr(service, "query_embedder", encoder)
+    service.open_searcher(notes_settings, auto_build=False)
+    service.open_searcher(notes_settings, auto_build=False, spin=False)
+    monkeypatch.setattr(service, "EXACT_CHUNKS", 1)  # as if the index were large: its searches take long
+    service.open_searcher(notes_settings, auto_build=False)
+    assert asked == [True, False, False]
