@@ -142,3 +142,11 @@ class ChunkTable(Sequence[Chunk]):
     def __iter__(self) -> Iterator[Chunk]:
         for i in range(len(self._ends)):
             yield self[i]
+
+    def __eq__(self, other: object) -> bool:
+        """Two tables are equal when they hold equal chunks in the same order (as tuples of chunks would)."""
+        if not isinstance(other, ChunkTable):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache inside, equality by content

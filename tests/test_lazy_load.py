@@ -170,3 +170,10 @@ def test_many_lines_get_an_index_of_their_own_and_an_exact_one_finds_what_the_sc
         assert [(h.chunk.id, h.score, h.answer_line) for h in new.hits] == [
             (h.chunk.id, h.score, h.answer_line) for h in old.hits
         ]
+
+
+def test_tables_compare_by_their_chunks(tmp_path: Path) -> None:
+    one = ChunkTable.read(write_jsonl(tmp_path / "one.jsonl", [chunk_line(0), chunk_line(1)]), 2)
+    same = ChunkTable.read(write_jsonl(tmp_path / "same.jsonl", [chunk_line(0), chunk_line(1)]), 2)
+    other = ChunkTable.read(write_jsonl(tmp_path / "other.jsonl", [chunk_line(0), chunk_line(2)]), 2)
+    assert one == same and one != other and tuple(one) == tuple(same)
