@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-#: Up to this many chunks, all are parsed when the build is loaded (the bundled notes have 64).
-EAGER_CHUNKS: Final = 20_000
+#: Up to this many chunks, all are parsed when the build is loaded (the bundled notes have 64). Above it
+#: parsing waits for use: SciFact's 5,183 abstracts as notes (13,627 chunks) load in 0.02 s instead of 0.16-0.35 s.
+EAGER_CHUNKS: Final = 2_000
 #: No line of ``chunks.jsonl`` is longer (a chunk holds at most 256 word pieces of capped lines).
 MAX_CHUNK_LINE_BYTES: Final = MAX_JSON_BYTES
 

@@ -19,7 +19,7 @@ from .errors import REBUILD, IndexFileError
 from .manifest_records import Invalid, NoteRecord
 
 #: Up to this many notes, every record is made and checked when the manifest is read.
-EAGER_NOTES: Final = 20_000
+EAGER_NOTES: Final = 2_000
 
 
 class NoteTable(Mapping[str, NoteRecord]):
