@@ -85,6 +85,6 @@ def test_question_encoder_threads_spin_only_for_an_index_small_enough_to_search_
     monkeypatch.setattr(service, "query_embedder", encoder)
     service.open_searcher(notes_settings, auto_build=False)
     service.open_searcher(notes_settings, auto_build=False, spin=False)
-    monkeypatch.setattr(service, "EXACT_CHUNKS", 1)  # as if the index were large: its searches take long
+    monkeypatch.setattr(service, "SPIN_MAX_CHUNKS", 1)  # as if the index were large: its searches take long
     service.open_searcher(notes_settings, auto_build=False)
     assert asked == [True, False, False]
