@@ -188,8 +188,10 @@ def _write_build(
     manifest: Manifest,
     keyword: KeywordParams,
     disk: Disk,
+    known_terms: Callable[[str], list[str] | None] | None = None,
 ) -> None:
     """Write every file of a build into ``tmp``, each flushed to disk (``disk.create``) before it is hashed.
+    ``known_terms``: the previous build's BM25 terms of a chunk text (see ``Reusable.terms``).
 
     With ``manifest.vector_db`` set the vectors go to its Milvus collections instead of ``vectors.faiss``
     (:func:`_write_milvus`).
@@ -224,7 +226,7 @@ def _write_build(
     rows = [[position[row.path], row.line, key] for row, key in zip(line_rows, line_keys)]
     disk.write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
     chunk_lines_of(chunks, [(row.path, row.line) for row in line_rows]).save(tmp, disk)
-    build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk)
+    build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk, known=known_terms, keep_terms=True)
     written = [p for p in sorted(tmp.iterdir()) if p.is_file()]
     files = {p.name: sha256_file(p) for p in written}
     sizes = {p.name: p.stat().st_size for p in written}
@@ -335,7 +337,8 @@ def build_index(
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 vector_db=vector_db,
             )
-            _write_build(tmp, chunks, chunk_vectors, lines, line_keys, line_vectors, manifest, keyword, disk)
+            _write_build(tmp, chunks, chunk_vectors, lines, line_keys, line_vectors, manifest, keyword, disk,
+                         reuse.terms)
             final = swap_in(index_root, tmp, stamp, disk)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)

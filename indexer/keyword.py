@@ -9,7 +9,7 @@ imports bm25s or scipy.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -34,14 +34,31 @@ class KeywordParams:
         return {"k1": self.k1, "b": self.b, "method": self.method, "tokenizer": "words-stop-snowball-v1"}
 
 
+#: Each text's terms as ids of ``bm25.vocab.json`` (flat, int32) and where each text's run starts
+#: (int64, texts + 1): what the next build reuses instead of tokenising unchanged chunks again.
+TERMS_FILE = "bm25.terms.npy"
+TERM_STARTS_FILE = "bm25.terms.starts.npy"
+EMPTY_TERM = "\x00empty"  # the one term of a text without any
+
+
 def build_keyword_index(
-    texts: Sequence[str], folder: Path, params: KeywordParams = KeywordParams(), *, disk: Disk | None = None
+    texts: Sequence[str],
+    folder: Path,
+    params: KeywordParams = KeywordParams(),
+    *,
+    disk: Disk | None = None,
+    known: Callable[[str], list[str] | None] | None = None,
+    keep_terms: bool = False,
 ) -> None:
-    """Score ``texts`` with bm25s and write the matrix into ``folder``."""
+    """Score ``texts`` with bm25s and write the matrix into ``folder``.
+
+    ``known(text)`` gives a text's terms when a previous build has them (None: tokenise it);
+    ``keep_terms`` also writes every text's terms (:data:`TERMS_FILE`) for the next build.
+    """
     import bm25s
     import numpy as np
 
-    corpus_terms = [terms(t) or ["\x00empty"] for t in texts]
+    corpus_terms = [(known(t) if known is not None else None) or terms(t) or [EMPTY_TERM] for t in texts]
     retriever = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
     if texts:
         retriever.index(corpus_terms, show_progress=False)
@@ -56,6 +73,53 @@ def build_keyword_index(
     disk.save_npy(folder / "bm25.indptr.npy", np.asarray(indptr, dtype=np.int64))
     payload = {"params": params.to_json(), "num_docs": len(texts), "vocab": vocab}
     disk.write_json(folder / "bm25.vocab.json", payload, indent=None)
+    if keep_terms:
+        counts = np.array([len(t) for t in corpus_terms], dtype=np.int64)
+        flat = [vocab[term] for text_terms in corpus_terms for term in text_terms]
+        disk.save_npy(folder / TERMS_FILE, np.array(flat, dtype=np.int32))
+        disk.save_npy(folder / TERM_STARTS_FILE, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+
+
+class KnownTerms:
+    """The terms of a previous build's texts, by position, decoded from :data:`TERMS_FILE` when asked for."""
+
+    def __init__(self, vocab: Sequence[str], ids: np.ndarray, starts: np.ndarray) -> None:
+        import numpy as np
+
+        self._vocab = np.array(list(vocab), dtype=object)
+        self._ids = ids
+        self._starts = starts
+
+    @classmethod
+    def read(cls, folder: Path, texts: int) -> KnownTerms | None:
+        """The terms of the build in ``folder`` (``texts`` texts), or None if it kept none or they do not fit."""
+        import numpy as np
+
+        if not (folder / TERMS_FILE).exists():
+            return None
+        try:
+            payload = json.loads(read_text(folder / "bm25.vocab.json", 1 << 30))
+            vocab = payload["vocab"]
+            ids = np.load(folder / TERMS_FILE, allow_pickle=False)
+            starts = np.load(folder / TERM_STARTS_FILE, allow_pickle=False)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(vocab, dict):
+            return None
+        names = [""] * len(vocab)
+        for term, number in vocab.items():
+            if not (isinstance(number, int) and 0 <= number < len(names)):
+                return None
+            names[number] = str(term)
+        fits = (ids.dtype == np.int32 and starts.dtype == np.int64 and ids.ndim == starts.ndim == 1
+                and len(starts) == texts + 1 and int(starts[0]) == 0 and int(starts[-1]) == len(ids)
+                and bool(np.all(np.diff(starts) >= 0)) and (not len(ids) or 0 <= int(ids.min()) <= int(ids.max()) < len(names)))
+        return cls(names, ids, starts) if fits else None
+
+    def of(self, position: int) -> list[str]:
+        """The terms of text ``position`` of that build, in order."""
+        run = self._ids[int(self._starts[position]) : int(self._starts[position + 1])]
+        return list(self._vocab[run])
 
 
 class KeywordIndex:

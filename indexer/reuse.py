@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import IndexFileError, NotesQAError
 from .index_files import read_chunks, read_line_rows, verify_files
-from .keyword import KeywordParams
+from .keyword import KeywordParams, KnownTerms
 from .manifest import FORMAT_VERSION, Manifest, read_manifest
 from .settings import ChunkerSettings
 
@@ -57,6 +57,8 @@ class Reusable:
     #: The previous build's chunks of each note, by (path, sha256 of the note then): a note with the
     #: same path and hash now is cut into the same chunks (same chunker and tokenizer: the fingerprint).
     chunks: Mapping[tuple[str, str], tuple[Chunk, ...]] = field(default_factory=dict)
+    #: The BM25 terms of a chunk text the previous build had (None: tokenise it), when that build kept them.
+    terms: Callable[[str], list[str] | None] | None = None
 
 
 def reusable_vectors(
@@ -104,14 +106,29 @@ def _compatible(folder: Path | None, fp: str, precision: str, manifest: Manifest
         return Reusable({}, f"the previous index is unusable ({exc.message}): full rebuild")
     except (OSError, ValueError, RuntimeError) as exc:
         return Reusable({}, f"the previous index is unreadable ({exc.__class__.__name__}): full rebuild")
-    cache = {text_key(c.embed_text()): vectors[i] for i, c in enumerate(chunks)}
+    chunk_keys = [text_key(c.embed_text()) for c in chunks]
+    cache = dict(zip(chunk_keys, vectors))
     cache.update({row.key: line_vectors[i] for i, row in enumerate(rows)})
     by_path: dict[str, list[Chunk]] = defaultdict(list)
     for chunk in chunks:
         by_path[chunk.path].append(chunk)
     by_note = {(path, manifest.notes[path].sha256): tuple(held) for path, held in by_path.items()
                if path in manifest.notes}
-    return Reusable(cache, "incremental", by_note)
+    return Reusable(cache, "incremental", by_note, _known_terms(folder, chunk_keys))
+
+
+def _known_terms(folder: Path, chunk_keys: list[str]) -> Callable[[str], list[str] | None] | None:
+    """The previous build's BM25 terms of a chunk text, found by the text's key (None if it kept none)."""
+    known = KnownTerms.read(folder, len(chunk_keys))
+    if known is None:
+        return None
+    position = {key: i for i, key in enumerate(chunk_keys)}
+
+    def terms_of(text: str) -> list[str] | None:
+        at = position.get(text_key(text))
+        return None if at is None else known.of(at)
+
+    return terms_of
 
 
 def full_reason(folder: Path | None) -> str:

@@ -232,7 +232,7 @@ def test_verify_finds_what_a_load_does_not(
 ) -> None:
     ok = cli("verify", *args)
     assert_ok(ok, case="verify: a sound index")
-    assert ok.out.strip() == "index OK: 10 files, 3 notes checked"
+    assert ok.out.strip() == "index OK: 12 files, 3 notes checked"
     damage(live(tmp_path))
     assert_ok(cli("ask", "--no-build", *args, "S3 durability"), case=f"index: {case} (ask --no-build loads it)")
     found = cli("verify", *args)
@@ -245,7 +245,7 @@ def test_verify_finds_what_a_load_does_not(
 
 def test_verify_names_a_note_that_differs(cli: FakeCLI, args: list[str], tmp_path: Path) -> None:
     report = json.loads(cli("verify", "--json", *args).out)
-    assert (report["ok"], report["files"], report["notes"]) == (True, 10, 3)
+    assert (report["ok"], report["files"], report["notes"]) == (True, 12, 3)
     note = Path(args[1]) / "storage.md"
     note.write_text(note.read_text() + "- Glacier is for archives\n")
     done = cli("verify", *args)
