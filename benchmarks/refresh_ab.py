@@ -1,0 +1,81 @@
+"""A one-note edit then ``notes-qa index``, several checkouts alternating on one built index.
+
+Usage: python benchmarks/refresh_ab.py --notes DIR --index DIR --code OLD_CHECKOUT --code . [--rounds 5]
+       [--work DIR] [--out FILE]
+
+Each ``--code`` gets its own hard-linked copy of ``--index`` (under ``--work``), so every checkout
+refreshes its own builds; the notes folder is shared. Round 0 is a warm-up, not counted: a
+checkout's first refresh writes what its later ones reuse (e.g. the BM25 terms). Every round appends
+a sentence to one more note (the notes change: use a copy you can spare), then times ``index`` with
+each checkout in turn, the order reversed every other round, each in a new process
+(``benchmarks/child.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from child import measured  # noqa: E402
+from machine import machine_facts  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--notes", type=Path, required=True)
+    parser.add_argument("--index", type=Path, required=True, help="a built index of --notes (copied, not changed)")
+    parser.add_argument("--code", type=Path, action="append", required=True)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=None, help="where the copies go (default: a temporary folder)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="refresh-ab-"))
+    work.mkdir(parents=True, exist_ok=True)
+    codes = [path.resolve() for path in args.code]
+    indexes = {}
+    for number, code in enumerate(codes):
+        copy = work / f"index-{number}"
+        shutil.rmtree(copy, ignore_errors=True)
+        subprocess.run(["cp", "-al", str(args.index), str(copy)], check=True)  # hard links: instant, no space
+        (copy / ".lock").unlink(missing_ok=True)  # a linked lock file is refused (it is shared with --index)
+        indexes[code] = copy
+    notes = sorted(p for p in args.notes.rglob("*.md"))
+    seconds: dict[str, list[float]] = {str(c): [] for c in codes}
+    load_before = os.getloadavg()
+    for round_no in range(args.rounds + 1):
+        with notes[(100 + round_no) % len(notes)].open("a", encoding="utf-8") as handle:
+            handle.write(f" Edited in round {round_no}.\n")
+        for code in codes if round_no % 2 == 0 else codes[::-1]:
+            env = dict(os.environ, NOTES_QA_CORPUS=str(args.notes), NOTES_QA_INDEX=str(indexes[code]),
+                       HF_HUB_OFFLINE="1")
+            done = measured([str(code / ".venv" / "bin" / "python"), "-m", "notes_qa_cli", "index"], env=env, cwd=code,
+                            output=True)
+            if round_no:
+                seconds[str(code)].append(done.seconds)
+            print(f"round {round_no}{' (warm-up)' if not round_no else ''}: {code.name} {done.seconds:.2f} s: "
+                  f"{done.output.strip()}", flush=True)
+    report = {
+        "benchmark": "refresh_ab",
+        "command": "python benchmarks/refresh_ab.py " + " ".join(sys.argv[1:]),
+        "machine": machine_facts(),
+        "load_average_before_after": [load_before, os.getloadavg()],
+        "results": {c: {"median_s": round(statistics.median(v), 3), "runs": [round(x, 3) for x in v]}
+                    for c, v in seconds.items()},
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
