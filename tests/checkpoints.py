@@ -19,7 +19,6 @@ import os
 import queue
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -140,9 +139,9 @@ class Helper:
             text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **(env or {})},
             pass_fds=(ready_w, go_r),
-            # As in a terminal: a run started in the background (`make test &`) inherits an
-            # ignored SIGINT, and Ctrl+C would never reach the helper.
-            preexec_fn=_default_sigint,
+            # No preexec_fn: a fork-time hook in this multi-threaded process (the Milvus tests leave
+            # gRPC threads running) once aborted the forked child before its exec, on a loaded machine.
+            # Without one the child is started by vfork; it restores SIGINT itself (reliability_support).
             **popen,
         )
         os.close(ready_w)
@@ -215,10 +214,6 @@ class Helper:
 
     def signal(self, number: int) -> None:
         self.process.send_signal(number)
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def sample(phases: Sequence[str]) -> list[str]:

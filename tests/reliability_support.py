@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -231,4 +232,7 @@ def _main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    # As in a terminal: a test run started in the background (`make test &`) passes on an ignored
+    # SIGINT, and Ctrl+C would never reach the helper; the helper restores it before any phase.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(_main(sys.argv[1:]))
