@@ -44,3 +44,20 @@ def measured(command: list[str], *, env: dict[str, str] | None = None, cwd: Path
 def default_scifact() -> Path:
     near = [p / "shared" / "datasets" / "scifact" for p in (ROOT.parent, ROOT.parent.parent)]
     return next((p for p in near if p.is_dir()), near[0])
+
+
+def spread(values: list[float]) -> dict[str, object]:
+    """The median of a benchmark's runs and the runs themselves, rounded for its results JSON."""
+    import statistics
+
+    return {"median": round(statistics.median(values), 3), "runs": [round(x, 3) for x in values]}
+
+
+def publish(report: dict[str, object], out: Path | None) -> None:
+    """Print a benchmark's results JSON and write it to ``out`` (if given)."""
+    import json
+
+    text = json.dumps(report, indent=2)
+    print(text)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")

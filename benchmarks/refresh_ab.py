@@ -14,10 +14,8 @@ each checkout in turn, the order reversed every other round, each in a new proce
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from child import measured  # noqa: E402
+from child import measured, publish, spread  # noqa: E402
 from machine import machine_facts  # noqa: E402
 
 
@@ -68,13 +66,9 @@ def main() -> None:
         "command": "python benchmarks/refresh_ab.py " + " ".join(sys.argv[1:]),
         "machine": machine_facts(),
         "load_average_before_after": [load_before, os.getloadavg()],
-        "results": {c: {"median_s": round(statistics.median(v), 3), "runs": [round(x, 3) for x in v]}
-                    for c, v in seconds.items()},
+        "results": {c: spread(v) for c, v in seconds.items()},
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    publish(report, args.out)
 
 
 if __name__ == "__main__":

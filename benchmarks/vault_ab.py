@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from child import default_scifact, measured  # noqa: E402
+from child import default_scifact, measured, publish, spread  # noqa: E402
 from machine import machine_facts  # noqa: E402
 
 QUESTION = "What causes cancer cells to spread?"
@@ -71,13 +71,9 @@ def main() -> None:
         "command": "python benchmarks/vault_ab.py " + " ".join(sys.argv[1:]),
         "machine": machine_facts(),
         "load_average_before_after": [load_before, os.getloadavg()],
-        "results": {c: {k: {"median": round(statistics.median(v), 3), "runs": [round(x, 3) for x in v]}
-                        for k, v in r.items()} for c, r in results.items()},
+        "results": {c: {k: spread(v) for k, v in r.items()} for c, r in results.items()},
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    publish(report, args.out)
 
 
 if __name__ == "__main__":
