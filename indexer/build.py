@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from .embedder_factory import choice_for, embedder_for_build
 from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
 from .fileio import sha256_file
 from .index_files import LINE_INDEX, chunk_to_json, current_build
-from .keyword import KeywordParams, build_keyword_index
+from .keyword import KeywordParams, TermsByText, build_keyword_index
 from .line_vectors import Sources, line_key, line_sources, pool
 from .lock import build_lock
 from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
@@ -69,6 +69,7 @@ class IndexStatus:
     state: str  # "missing", "fresh", "stale" or "broken"
     reason: str
     hashed: int = 0  # notes read and hashed to know (those whose stat differs from the manifest's)
+    warnings: tuple[str, ...] = ()  # files of the corpus not read as notes, and why (as a build warns)
 
 
 def snippet_lines(chunks: list[Chunk], texts: dict[str, list[str]]) -> list[LineText]:
@@ -110,9 +111,9 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
             skip=(settings.index_dir,),
             follow_links=settings.follow_links,
         )
-        hashes, hashed = now.hashes, now.hashed
+        hashes, hashed, warnings = now.hashes, now.hashed, now.warnings
     else:
-        hashes, hashed = corpus.hashes(), len(corpus.notes)
+        hashes, hashed, warnings = corpus.hashes(), len(corpus.notes), corpus.warnings
     # Every hash is the recorded one and no note came or went: nothing changed (no per-note comparison).
     same = hashed == 0 and len(hashes) == len(manifest.notes) and set(hashes) == set(manifest.notes)
     diff = NoteChanges() if same else manifest.notes_diff(hashes)
@@ -127,7 +128,7 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
     built_with = manifest.encoder.precision
     if settings.precision is not None and settings.precision != built_with:
         return IndexStatus("stale", f"the index was built with the {built_with} encoder", hashed)
-    return IndexStatus("fresh", "up to date", hashed)
+    return IndexStatus("fresh", "up to date", hashed, warnings)
 
 
 
@@ -188,10 +189,12 @@ def _write_build(
     manifest: Manifest,
     keyword: KeywordParams,
     disk: Disk,
-    known_terms: Callable[[str], list[str] | None] | None = None,
+    known_terms: TermsByText | None = None,
+    known_lines: Mapping[Chunk, str] | None = None,
 ) -> None:
     """Write every file of a build into ``tmp``, each flushed to disk (``disk.create``) before it is hashed.
-    ``known_terms``: the previous build's BM25 terms of a chunk text (see ``Reusable.terms``).
+    ``known_terms``: the previous build's BM25 terms of a chunk text (see ``Reusable.terms``);
+    ``known_lines``: its ``chunks.jsonl`` line of a chunk (see ``Reusable.lines``).
 
     With ``manifest.vector_db`` set the vectors go to its Milvus collections instead of ``vectors.faiss``
     (:func:`_write_milvus`).
@@ -200,9 +203,13 @@ def _write_build(
 
     from .store import FLAT_SPEC, VectorStore, choose_spec
 
+    known_lines = known_lines or {}
     with disk.create(tmp / "chunks.jsonl") as sink:
         for chunk in chunks:
-            sink.write((json.dumps(chunk_to_json(chunk), ensure_ascii=False) + "\n").encode("utf-8"))
+            line = known_lines.get(chunk)
+            if line is None:
+                line = json.dumps(chunk_to_json(chunk), ensure_ascii=False)
+            sink.write((line + "\n").encode("utf-8"))
     spec = None
     if manifest.vector_db is None:
         store = VectorStore.build(chunk_vectors)
@@ -338,7 +345,7 @@ def build_index(
                 vector_db=vector_db,
             )
             _write_build(tmp, chunks, chunk_vectors, lines, line_keys, line_vectors, manifest, keyword, disk,
-                         reuse.terms)
+                         reuse.terms, reuse.lines)
             final = swap_in(index_root, tmp, stamp, disk)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)

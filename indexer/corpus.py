@@ -166,16 +166,21 @@ def read_note_bytes(path: Path, max_bytes: int) -> bytes:
     return _read_note(path, max_bytes)[0]
 
 
-def _read_note(path: Path, max_bytes: int) -> tuple[bytes, NoteStat]:
-    """:func:`read_note_bytes`, and the stat of the file read, taken before reading it."""
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise SkippedNote(_why_missing(path, exc)) from exc
-    if not stat.S_ISREG(info.st_mode):
+def _read_note(path: Path, max_bytes: int, seen: os.stat_result | None = None) -> tuple[bytes, NoteStat]:
+    """:func:`read_note_bytes`, and the stat of the file read, taken before reading it.
+
+    ``seen``: the file's stat from the folder walk (not a link), which saves a ``stat`` per note:
+    a file swapped for something else since then is still caught by the ``fstat`` of what is opened.
+    """
+    if seen is None:
+        try:
+            seen = os.stat(path)
+        except OSError as exc:
+            raise SkippedNote(_why_missing(path, exc)) from exc
+    if not stat.S_ISREG(seen.st_mode):
         raise SkippedNote("not a regular file")
-    if info.st_size > max_bytes:
-        raise SkippedNote(f"{info.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+    if seen.st_size > max_bytes:
+        raise SkippedNote(f"{seen.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
@@ -184,8 +189,7 @@ def _read_note(path: Path, max_bytes: int) -> tuple[bytes, NoteStat]:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):  # swapped for something else since the stat
             raise SkippedNote("not a regular file")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(max_bytes + 1)
+        data = _read_up_to(fd, opened.st_size, max_bytes + 1)
     except OSError as exc:
         raise SkippedNote(f"cannot be read ({exc.strerror or exc.__class__.__name__})") from exc
     finally:
@@ -193,6 +197,23 @@ def _read_note(path: Path, max_bytes: int) -> tuple[bytes, NoteStat]:
     if len(data) > max_bytes:
         raise SkippedNote(f"grew over the {max_bytes / 1e6:.0f} MB limit while it was being read")
     return data, NoteStat.of(opened)
+
+
+def _read_up_to(fd: int, size: int, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file expected to hold ``size``: one read when it did not grow."""
+    parts: list[bytes] = []
+    want = min(size + 1, limit)  # one byte more than expected: a short read is the end of the file
+    total = 0
+    while total < limit:
+        part = os.read(fd, want)
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+        if len(part) < want:
+            break
+        want = min(1 << 20, limit - total)
+    return b"".join(parts)
 
 
 def check_corpus_folder(root: Path) -> None:
@@ -218,10 +239,14 @@ def _note_paths(
     return _candidate_files(root, skip_real, warnings, follow_links)
 
 
-def _note_file(rel: str, path: Path, max_file_bytes: int, warnings: list[str]) -> NoteFile | None:
-    """The note at ``path`` (``rel`` in the corpus) read and hashed, or None (and a warning) if it is not read."""
+def _note_file(rel: str, path: Path, max_file_bytes: int, warnings: list[str],
+               seen: os.stat_result | None = None) -> NoteFile | None:
+    """The note at ``path`` (``rel`` in the corpus) read and hashed, or None (and a warning) if it is not read.
+
+    ``seen``: its stat from the folder walk, when it is not a link.
+    """
     try:
-        data, info = _read_note(path, max_file_bytes)
+        data, info = _read_note(path, max_file_bytes, seen)
     except SkippedNote as exc:
         warnings.append(f"{rel}: {exc.message}; skipped")
         return None
@@ -253,8 +278,8 @@ def read_corpus(
     also reads links that lead outside ``root``.
     """
     warnings: list[str] = []
-    notes = [note for rel, path, _ in _note_paths(root, skip, follow_links, warnings)
-             if (note := _note_file(rel, Path(path), max_file_bytes, warnings)) is not None]
+    notes = [note for rel, path, seen in _note_paths(root, skip, follow_links, warnings)
+             if (note := _note_file(rel, Path(path), max_file_bytes, warnings, seen)) is not None]
     if not notes:
         raise _no_notes(root, warnings)
     return Corpus(root, tuple(notes), tuple(warnings))
@@ -262,10 +287,12 @@ def read_corpus(
 
 @dataclass(frozen=True)
 class CorpusHashes:
-    """Every readable note's sha256 now (``hashes``), and how many of them had to be read to know it."""
+    """Every readable note's sha256 now (``hashes``), how many of them had to be read to know it, and the
+    warnings of the files that were not read as notes (as a build gives them)."""
 
     hashes: dict[str, str]
     hashed: int
+    warnings: tuple[str, ...] = ()
 
 
 def corpus_hashes(
@@ -304,4 +331,4 @@ def corpus_hashes(
             hashes[rel] = note.sha256
     if not hashes:
         raise _no_notes(root, warnings)
-    return CorpusHashes(hashes, hashed)
+    return CorpusHashes(hashes, hashed, tuple(warnings))

@@ -183,7 +183,13 @@ def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
 
 
 def read_chunks(folder: Path) -> tuple[Chunk, ...]:
+    return read_chunk_lines(folder)[0]
+
+
+def read_chunk_lines(folder: Path) -> tuple[tuple[Chunk, ...], tuple[str, ...]]:
+    """The chunks of ``chunks.jsonl``, each checked, and each one's line of that file (without its newline)."""
     chunks = []
+    lines = []
     number = 0
     try:
         with open_text(folder / "chunks.jsonl") as handle:
@@ -193,11 +199,12 @@ def read_chunks(folder: Path) -> tuple[Chunk, ...]:
                 except json.JSONDecodeError as exc:
                     raise IndexFileError(f"chunks.jsonl line {number} is not JSON", fix=REBUILD) from exc
                 chunks.append(chunk_from_json(record, number))
+                lines.append(line.rstrip("\n"))
     except UnicodeDecodeError as exc:
         raise IndexFileError(f"chunks.jsonl line {number + 1} is not UTF-8", fix=REBUILD) from exc
     except OSError as exc:
         raise IndexFileError(f"chunks.jsonl in {folder} is unreadable ({os_reason(exc)})", fix=REBUILD) from exc
-    return tuple(chunks)
+    return tuple(chunks), tuple(lines)
 
 
 def read_line_rows(folder: Path) -> tuple[LineRow, ...]:

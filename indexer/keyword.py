@@ -1,9 +1,10 @@
-"""Keyword search: BM25 built by bm25s, saved as .npy arrays and JSON.
+"""Keyword search: BM25 scored at build time, saved as .npy arrays and JSON.
 
-bm25s computes the BM25 score matrix when the index is built. Queries read the
-saved sparse matrix with numpy alone (summing the columns of the query terms,
-which is what bm25s's own ``get_scores`` does), so answering a question never
-imports bm25s or scipy.
+The score matrix is computed when the index is built (:mod:`bm25_matrix`, the
+numbers bm25s gives, without its per-text loop; bm25s for other variants).
+Queries read the saved sparse matrix with numpy alone (summing the columns of the
+query terms, which is what bm25s's own ``get_scores`` does), so answering a
+question never imports bm25s or scipy.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from .bm25_matrix import METHODS, bm25_matrix
 from .disk import Disk
 from .errors import REBUILD, IndexFileError
 from .safe_read import read_text
@@ -47,26 +49,40 @@ def build_keyword_index(
     params: KeywordParams = KeywordParams(),
     *,
     disk: Disk | None = None,
-    known: Callable[[str], list[str] | None] | None = None,
+    known: TermsByText | None = None,
     keep_terms: bool = False,
 ) -> None:
-    """Score ``texts`` with bm25s and write the matrix into ``folder``.
+    """Score ``texts`` with BM25 and write the matrix into ``folder``.
 
-    ``known(text)`` gives a text's terms when a previous build has them (None: tokenise it);
+    ``known`` gives the terms of the texts a previous build had (the others are tokenised);
     ``keep_terms`` also writes every text's terms (:data:`TERMS_FILE`) for the next build.
+    The vocabulary is numbered in sorted order, so the same texts always give the same files.
     """
-    import bm25s
     import numpy as np
 
-    corpus_terms = [(known(t) if known is not None else None) or terms(t) or [EMPTY_TERM] for t in texts]
-    retriever = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
-    if texts:
-        retriever.index(corpus_terms, show_progress=False)
-        scores = retriever.scores
-        vocab = {str(k): int(v) for k, v in retriever.vocab_dict.items()}
-        data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+    names: list[str] = list(known.names) if known is not None else []
+    fresh: dict[str, int] = {}  # terms of tokenised texts, numbered after the previous vocabulary
+    runs: list[np.ndarray] = []
+    for text in texts:
+        ids = known.ids_of(text) if known is not None else None
+        if ids is None:
+            ids = np.array([fresh.setdefault(term, len(names) + len(fresh)) for term in terms(text) or [EMPTY_TERM]],
+                           dtype=np.int64)
+        runs.append(ids)
+    names += list(fresh)
+    flat = np.concatenate(runs).astype(np.int64) if runs else np.zeros(0, dtype=np.int64)
+    lengths = np.array([len(run) for run in runs], dtype=np.int64)
+    used = np.unique(flat)
+    used_names = [names[i] for i in used.tolist()]
+    vocab = {term: number for number, term in enumerate(sorted(set(used_names)))}
+    renumber = np.zeros(len(names), dtype=np.int64)
+    renumber[used] = [vocab[term] for term in used_names]
+    flat = renumber[flat]
+    if params.method in METHODS:
+        matrix = bm25_matrix(flat, lengths, len(vocab), params.k1, params.b)
+        data, indices, indptr = matrix.data, matrix.indices, matrix.indptr
     else:
-        vocab, data, indices, indptr = {}, np.zeros(0), np.zeros(0), np.zeros(1, dtype=np.int64)
+        data, indices, indptr = _bm25s_matrix(flat, lengths, vocab, params)
     disk = disk or Disk()
     disk.save_npy(folder / "bm25.data.npy", np.asarray(data, dtype=np.float32))
     disk.save_npy(folder / "bm25.indices.npy", np.asarray(indices, dtype=np.int32))
@@ -74,19 +90,30 @@ def build_keyword_index(
     payload = {"params": params.to_json(), "num_docs": len(texts), "vocab": vocab}
     disk.write_json(folder / "bm25.vocab.json", payload, indent=None)
     if keep_terms:
-        counts = np.array([len(t) for t in corpus_terms], dtype=np.int64)
-        flat = [vocab[term] for text_terms in corpus_terms for term in text_terms]
-        disk.save_npy(folder / TERMS_FILE, np.array(flat, dtype=np.int32))
-        disk.save_npy(folder / TERM_STARTS_FILE, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+        disk.save_npy(folder / TERMS_FILE, flat.astype(np.int32))
+        disk.save_npy(folder / TERM_STARTS_FILE, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
+
+def _bm25s_matrix(flat: np.ndarray, lengths: np.ndarray, vocab: dict[str, int],
+                  params: KeywordParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A BM25 variant :mod:`bm25_matrix` does not compute, by bm25s, on the same term numbers."""
+    import bm25s
+    import numpy as np
+
+    if not len(lengths):
+        return np.zeros(0), np.zeros(0), np.zeros(len(vocab) + 1, dtype=np.int64)
+    retriever = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    runs = [flat[starts[i]:starts[i + 1]].tolist() for i in range(len(lengths))]
+    scores = retriever.build_index_from_ids(list(range(len(vocab))), runs, show_progress=False)
+    return scores["data"], scores["indices"], scores["indptr"]
 
 
 class KnownTerms:
-    """The terms of a previous build's texts, by position, decoded from :data:`TERMS_FILE` when asked for."""
+    """The terms of a previous build's texts, by position, as ids of its vocabulary (:data:`TERMS_FILE`)."""
 
     def __init__(self, vocab: Sequence[str], ids: np.ndarray, starts: np.ndarray) -> None:
-        import numpy as np
-
-        self._vocab = np.array(list(vocab), dtype=object)
+        self.names = list(vocab)
         self._ids = ids
         self._starts = starts
 
@@ -113,13 +140,31 @@ class KnownTerms:
             names[number] = str(term)
         fits = (ids.dtype == np.int32 and starts.dtype == np.int64 and ids.ndim == starts.ndim == 1
                 and len(starts) == texts + 1 and int(starts[0]) == 0 and int(starts[-1]) == len(ids)
-                and bool(np.all(np.diff(starts) >= 0)) and (not len(ids) or 0 <= int(ids.min()) <= int(ids.max()) < len(names)))
+                and bool(np.all(np.diff(starts) > 0)) and (not len(ids) or 0 <= int(ids.min()) <= int(ids.max()) < len(names)))
         return cls(names, ids, starts) if fits else None
+
+    def ids(self, position: int) -> np.ndarray:
+        """The term ids of text ``position`` of that build, in order."""
+        return self._ids[int(self._starts[position]) : int(self._starts[position + 1])]
 
     def of(self, position: int) -> list[str]:
         """The terms of text ``position`` of that build, in order."""
-        run = self._ids[int(self._starts[position]) : int(self._starts[position + 1])]
-        return list(self._vocab[run])
+        return [self.names[i] for i in self.ids(position).tolist()]
+
+
+class TermsByText:
+    """A previous build's kept terms, found by a text's key (``key(text)``; the build's texts in order)."""
+
+    def __init__(self, known: KnownTerms, keys: Sequence[str], key: Callable[[str], str]) -> None:
+        self.names = known.names
+        self._known = known
+        self._position = {k: i for i, k in enumerate(keys)}
+        self._key = key
+
+    def ids_of(self, text: str) -> np.ndarray | None:
+        """The text's term ids in :attr:`names`, or None if that build did not have it."""
+        at = self._position.get(self._key(text))
+        return None if at is None else self._known.ids(at)
 
 
 class KeywordIndex:

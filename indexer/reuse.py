@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import IndexFileError, NotesQAError
-from .index_files import read_chunks, read_line_rows, verify_files
-from .keyword import KeywordParams, KnownTerms
+from .index_files import read_chunk_lines, read_line_rows, verify_files
+from .keyword import KeywordParams, KnownTerms, TermsByText
 from .manifest import FORMAT_VERSION, Manifest, read_manifest
 from .settings import ChunkerSettings
 
@@ -57,8 +57,11 @@ class Reusable:
     #: The previous build's chunks of each note, by (path, sha256 of the note then): a note with the
     #: same path and hash now is cut into the same chunks (same chunker and tokenizer: the fingerprint).
     chunks: Mapping[tuple[str, str], tuple[Chunk, ...]] = field(default_factory=dict)
-    #: The BM25 terms of a chunk text the previous build had (None: tokenise it), when that build kept them.
-    terms: Callable[[str], list[str] | None] | None = None
+    #: The BM25 terms of the chunk texts the previous build had (the others are tokenised), when it kept them.
+    terms: TermsByText | None = None
+    #: The previous build's ``chunks.jsonl`` line of each of its chunks: an equal chunk is written as that line
+    #: (a chunk's line is a function of the chunk alone, its id included, so this saves only the encoding).
+    lines: Mapping[Chunk, str] = field(default_factory=dict)
 
 
 def reusable_vectors(
@@ -89,7 +92,7 @@ def _compatible(folder: Path | None, fp: str, precision: str, manifest: Manifest
 
         from .store import VectorStore
 
-        chunks = read_chunks(folder)
+        chunks, chunk_lines = read_chunk_lines(folder)
         if manifest.vector_db is None:
             vectors = VectorStore.load(folder / "vectors.faiss", mmap=False).vectors()
         else:  # a Milvus-backed build: its chunk vectors from the collection
@@ -114,21 +117,13 @@ def _compatible(folder: Path | None, fp: str, precision: str, manifest: Manifest
         by_path[chunk.path].append(chunk)
     by_note = {(path, manifest.notes[path].sha256): tuple(held) for path, held in by_path.items()
                if path in manifest.notes}
-    return Reusable(cache, "incremental", by_note, _known_terms(folder, chunk_keys))
+    return Reusable(cache, "incremental", by_note, _known_terms(folder, chunk_keys), dict(zip(chunks, chunk_lines)))
 
 
-def _known_terms(folder: Path, chunk_keys: list[str]) -> Callable[[str], list[str] | None] | None:
+def _known_terms(folder: Path, chunk_keys: list[str]) -> TermsByText | None:
     """The previous build's BM25 terms of a chunk text, found by the text's key (None if it kept none)."""
     known = KnownTerms.read(folder, len(chunk_keys))
-    if known is None:
-        return None
-    position = {key: i for i, key in enumerate(chunk_keys)}
-
-    def terms_of(text: str) -> list[str] | None:
-        at = position.get(text_key(text))
-        return None if at is None else known.of(at)
-
-    return terms_of
+    return None if known is None else TermsByText(known, chunk_keys, text_key)
 
 
 def full_reason(folder: Path | None) -> str:

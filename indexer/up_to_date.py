@@ -40,7 +40,8 @@ def unchanged_index(
     if folder is None or not link.is_symlink():
         return None
     try:
-        if index_status(settings).state != "fresh":
+        status = index_status(settings)
+        if status.state != "fresh":
             return None
         manifest = read_manifest(folder)
         model = model or resolve_model(settings.model_dir)
@@ -67,6 +68,6 @@ def unchanged_index(
         full=False,
         reason=UP_TO_DATE,
         backend=manifest.encoder.backend,
-        warnings=(),
+        warnings=status.warnings,  # files skipped now, as a build would say
         precision=manifest.encoder.precision,
     )

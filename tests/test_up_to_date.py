@@ -36,6 +36,16 @@ def test_unchanged_notes_give_the_live_build_and_nothing_is_written(notes_settin
     assert unchanged_index(notes_settings, model=fake_model) is not None
 
 
+def test_a_file_skipped_now_is_still_warned_about_when_nothing_else_changed(
+    notes_settings: Settings, fake_model: ModelInfo
+) -> None:
+    build(notes_settings, fake_model)
+    (notes_settings.corpus_dir / "blob.md").write_bytes(b"\x00" * 10)  # not a note: a build would skip it
+    report = unchanged_index(notes_settings, model=fake_model)
+    assert report is not None and report.reason == UP_TO_DATE
+    assert report.warnings == ("blob.md: looks binary (NUL bytes); skipped",)
+
+
 def test_a_changed_note_or_setting_means_a_build(notes_settings: Settings, fake_model: ModelInfo) -> None:
     build(notes_settings, fake_model)
     other_chunks = replace(notes_settings, chunker=replace(notes_settings.chunker, target_tokens=32))
