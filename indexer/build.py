@@ -29,6 +29,7 @@ from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, re
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk, LineText
 from .note_changes import NoteChanges
+from .note_table import write_note_files
 from .reuse import fingerprint, reusable_vectors, text_key
 from .settings import Settings
 from .snippets import is_content_line, table_headers
@@ -234,6 +235,8 @@ def _write_build(
     disk.write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
     chunk_lines_of(chunks, [(row.path, row.line) for row in line_rows]).save(tmp, disk)
     build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk, known=known_terms, keep_terms=True)
+    if manifest.notes_apart:
+        write_note_files(tmp, manifest.notes, disk)
     written = [p for p in sorted(tmp.iterdir()) if p.is_file()]
     files = {p.name: sha256_file(p) for p in written}
     sizes = {p.name: p.stat().st_size for p in written}
@@ -343,6 +346,7 @@ def build_index(
                 created_by=f"notes-qa {__version__}",
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 vector_db=vector_db,
+                notes_apart=True,
             )
             _write_build(tmp, chunks, chunk_vectors, lines, line_keys, line_vectors, manifest, keyword, disk,
                          reuse.terms, reuse.lines)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import CorpusError
 from .manifest import NoteRecord, NoteStat
-from .note_table import recorded_hash
+from .note_table import unchanged_hash_of
 
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -313,18 +313,18 @@ def corpus_hashes(
     warnings: list[str] = []
     hashes: dict[str, str] = {}
     hashed = 0
+    unchanged = unchanged_hash_of(known)  # chosen once: this runs for every note
     for rel, path, info in _note_paths(root, skip, follow_links, warnings):
-        if rel in known:
-            if info is None:  # a link: the file it leads to
-                try:
-                    info = os.stat(path)
-                except OSError:
-                    info = None
-            if info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= max_file_bytes:
-                recorded = recorded_hash(known, rel, info)
-                if recorded is not None:
-                    hashes[rel] = recorded
-                    continue
+        if info is None and rel in known:  # a link: the file it leads to
+            try:
+                info = os.stat(path)
+            except OSError:
+                info = None
+        if info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= max_file_bytes:
+            recorded = unchanged(rel, info)
+            if recorded is not None:
+                hashes[rel] = recorded
+                continue
         hashed += 1
         note = _note_file(rel, Path(path), max_file_bytes, warnings)
         if note is not None:

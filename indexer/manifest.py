@@ -38,6 +38,7 @@ from .manifest_records import (
     StoreRecord,
     chunker_from_json,
     frozen,
+    is_int,
     json_object,
     json_str,
     keyword_from_json,
@@ -46,7 +47,7 @@ from .manifest_records import (
     thawed,
 )
 from .note_changes import NoteChanges
-from .note_table import NoteTable
+from .note_table import NOTE_FILES, NoteArrays, NoteTable
 from .safe_read import read_text
 from .settings import ChunkerSettings
 
@@ -92,12 +93,15 @@ class Manifest:
     #: it: their files are checked against ``files``' sha256 on load instead)
     file_sizes: Mapping[str, int] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    #: The note records are in the build's note files (``note_table.NOTE_FILES``), not in this JSON: what
+    #: builds write since 2026-12-03; an index built before keeps them inline and reads as it did.
+    notes_apart: bool = False
     #: sections of the file this version does not know, kept so that to_json gives them back
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         # Read-only all the way down (a copy: the caller's mappings stay theirs).
-        if not isinstance(self.notes, NoteTable):  # a NoteTable is read-only already
+        if not isinstance(self.notes, (NoteTable, NoteArrays)):  # these are read-only already
             object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
         object.__setattr__(self, "file_sizes", MappingProxyType(dict(self.file_sizes)))
@@ -106,7 +110,7 @@ class Manifest:
 
     def note_hashes(self) -> dict[str, str]:
         """path -> sha256 of every indexed note."""
-        if isinstance(self.notes, NoteTable):
+        if isinstance(self.notes, (NoteTable, NoteArrays)):
             return self.notes.hashes()
         return {rel: note.sha256 for rel, note in self.notes.items()}
 
@@ -154,7 +158,15 @@ class Manifest:
                      f"file size of {name!r}")
         counts = Counts.from_json(raw.get("counts"))
         corpus = json_object(raw.get("corpus"), "corpus")
-        notes = NoteTable.parsed(json_object(corpus.get("files"), "corpus"))
+        apart = "files" not in corpus
+        notes: Mapping[str, NoteRecord]
+        if apart:  # the records are in the note files, which the manifest lists like every file
+            count = corpus.get("notes")
+            if not (is_int(count) and count >= 0 and all(name in files for name in NOTE_FILES)):
+                raise Invalid("corpus")
+            notes = NoteArrays.load(folder, count, sizes)
+        else:
+            notes = NoteTable.parsed(json_object(corpus.get("files"), "corpus"))
         fingerprint = raw.get("fingerprint")
         require(isinstance(fingerprint, str), "fingerprint")
         known = {"format", "format_version", "created_by", "built_at", "model", "encoder", "chunker", "keyword",
@@ -176,6 +188,7 @@ class Manifest:
             built_at=None if raw.get("built_at") is None else json_str(raw, "built_at", "built_at"),
             format_version=version,
             file_sizes=sizes,
+            notes_apart=apart,
             extra={k: v for k, v in raw.items() if k not in known},
         )
 
@@ -191,7 +204,8 @@ class Manifest:
             "chunker": self.chunker.to_json(),
             "keyword": self.keyword.to_json(),
             "fingerprint": self.fingerprint,
-            "corpus": {"path": self.corpus_path, "files": {rel: n.to_json() for rel, n in self.notes.items()}},
+            "corpus": {"path": self.corpus_path, "notes": len(self.notes)} if self.notes_apart else
+                      {"path": self.corpus_path, "files": {rel: n.to_json() for rel, n in self.notes.items()}},
             "counts": self.counts.to_json(),
             "build": self.build.to_json(),
         }

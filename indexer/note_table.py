@@ -11,12 +11,20 @@ found there, as before; above it, where the record is used.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 from .errors import REBUILD, IndexFileError
-from .manifest_records import Invalid, NoteRecord
+from .manifest_records import Invalid, NoteRecord, NoteStat
+from .safe_read import read_text
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .disk import Disk
 
 #: Up to this many notes, every record is made and checked when the manifest is read.
 EAGER_NOTES: Final = 2_000
@@ -81,9 +89,133 @@ class NoteTable(Mapping[str, NoteRecord]):
 
 def recorded_hash(known: Mapping[str, NoteRecord], rel: str, info: os.stat_result) -> str | None:
     """The sha256 ``known`` records for ``rel`` if its stat then is ``info``, else None (read the note)."""
-    if isinstance(known, NoteTable):
-        return known.unchanged_hash(rel, info)
-    record = known.get(rel)
-    if record is None or record.stat is None or not record.stat.matches(info):
+    return unchanged_hash_of(known)(rel, info)
+
+
+def unchanged_hash_of(known: Mapping[str, NoteRecord]) -> Callable[[str, os.stat_result], str | None]:
+    """:func:`recorded_hash` for ``known``, as one function to call per note."""
+    if isinstance(known, (NoteTable, NoteArrays)):
+        return known.unchanged_hash
+
+    def of_records(rel: str, info: os.stat_result) -> str | None:
+        record = known.get(rel)
+        if record is None or record.stat is None or not record.stat.matches(info):
+            return None
+        return record.sha256
+
+    return of_records
+
+
+#: A build's note records outside manifest.json (which then says ``"corpus": {"notes": N, ...}``):
+#: the paths in order (JSON), each note's stat as recorded (int64 rows: size, mtime_ns, ctime_ns,
+#: inode, 1 when the stat is recorded / 0 when not) and each note's sha256 (32 bytes a row).
+NOTE_PATHS, NOTE_STATS, NOTE_HASHES = "notes.json", "notes.stat.npy", "notes.sha256.npy"
+NOTE_FILES: Final = (NOTE_PATHS, NOTE_STATS, NOTE_HASHES)
+
+
+def write_note_files(folder: Path, notes: Mapping[str, NoteRecord], disk: Disk) -> None:
+    """Write ``notes`` as :data:`NOTE_FILES` into the build folder ``folder``."""
+    import numpy as np
+
+    paths = list(notes)
+    records = [notes[rel] for rel in paths]
+    stats = np.array([(r.size, 0, 0, 0, 0) if (s := r.stat) is None else (r.size, s.mtime_ns, s.ctime_ns, s.inode, 1)
+                      for r in records], dtype=np.int64).reshape(len(records), 5)
+    if any(len(r.sha256) != 64 for r in records):
+        raise ValueError("a note's sha256 is not 64 hex digits")
+    hashes = np.frombuffer(bytes.fromhex("".join(r.sha256 for r in records)), dtype=np.uint8).reshape(len(records), 32)
+    disk.write_json(folder / NOTE_PATHS, {"paths": paths}, indent=None)
+    disk.save_npy(folder / NOTE_STATS, stats)
+    disk.save_npy(folder / NOTE_HASHES, hashes)
+
+
+class NoteArrays(Mapping[str, NoteRecord]):
+    """note path -> :class:`NoteRecord`, over a build's :data:`NOTE_FILES` (read-only).
+
+    Reading 100,000 notes' records this way takes about 0.03 s, against 0.3 s for the same records
+    inline in manifest.json (22 MB of JSON), which every freshness check read.
+    """
+
+    __slots__ = ("_paths", "_stats", "_hashes", "_rows", "_stat_rows", "_hexed")
+
+    def __init__(self, paths: list[str], stats: np.ndarray, hashes: np.ndarray) -> None:
+        self._paths = paths
+        self._stats = stats
+        self._hashes = hashes
+        self._rows: dict[str, int] | None = None
+        self._stat_rows: list[list[int]] | None = None
+        self._hexed: str | None = None
+
+    def _sha256(self, row: int) -> str:
+        if self._hexed is None:  # every hash as one hex string (6.4 MB for 100,000 notes), sliced per note
+            self._hexed = str(self._hashes.tobytes().hex())
+        return self._hexed[64 * row : 64 * row + 64]
+
+    @classmethod
+    def load(cls, folder: Path, count: int, sizes: Mapping[str, int]) -> NoteArrays:
+        """The table in ``folder``, of ``count`` notes, its files of the ``sizes`` the manifest records; checked."""
+        import numpy as np
+
+        def invalid(what: str) -> IndexFileError:
+            return IndexFileError(f"the index's note table is invalid ({what})", fix=REBUILD)
+
+        for name in NOTE_FILES:
+            try:
+                size = os.stat(folder / name).st_size
+            except OSError as exc:
+                raise invalid(f"{name}: {exc.strerror or exc.__class__.__name__}") from exc
+            if name in sizes and sizes[name] != size:
+                raise invalid(f"{name} is {size} bytes, the manifest says {sizes[name]}")
+        try:
+            paths = json.loads(read_text(folder / NOTE_PATHS, 1 << 30))["paths"]
+            stats = np.load(folder / NOTE_STATS, allow_pickle=False)
+            hashes = np.load(folder / NOTE_HASHES, allow_pickle=False)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise invalid(exc.__class__.__name__) from exc
+        if not (isinstance(paths, list) and len(paths) == count and all(isinstance(p, str) for p in paths)
+                and len(set(paths)) == count):
+            raise invalid("paths")
+        if not (stats.dtype == np.int64 and stats.shape == (count, 5) and hashes.dtype == np.uint8
+                and hashes.shape == (count, 32)):
+            raise invalid("array shapes")
+        if count and (int(stats[:, 0].min()) < 0 or not np.isin(stats[:, 4], (0, 1)).all()):
+            raise invalid("stats")
+        return cls(paths, stats, hashes)
+
+    def _row(self, rel: str) -> int | None:
+        if self._rows is None:
+            self._rows = dict(zip(self._paths, range(len(self._paths)), strict=True))
+        return self._rows.get(rel)
+
+    def __getitem__(self, rel: str) -> NoteRecord:
+        row = self._row(rel)
+        if row is None:
+            raise KeyError(rel)
+        size, mtime, ctime, inode, recorded = (int(v) for v in self._stats[row])
+        return NoteRecord(self._sha256(row), size, NoteStat(size, mtime, ctime, inode) if recorded else None)
+
+    def __contains__(self, rel: object) -> bool:
+        return isinstance(rel, str) and self._row(rel) is not None
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def hashes(self) -> dict[str, str]:
+        """path -> recorded sha256 of every note."""
+        return {path: self._sha256(row) for row, path in enumerate(self._paths)}
+
+    def unchanged_hash(self, rel: str, info: os.stat_result) -> str | None:
+        """The recorded sha256 of ``rel`` if ``info`` (its stat now) is the stat recorded with it, else None."""
+        row = self._row(rel)
+        if row is None:
+            return None
+        if self._stat_rows is None:  # the columns as lists: a freshness check compares one row per note
+            self._stat_rows = self._stats.T.tolist()
+        size, mtime, ctime, inode, recorded = self._stat_rows
+        if (recorded[row] and mtime[row] == info.st_mtime_ns and size[row] == info.st_size
+                and inode[row] == info.st_ino and ctime[row] == info.st_ctime_ns):
+            return self._sha256(row)
         return None
-    return record.sha256

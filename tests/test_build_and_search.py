@@ -35,7 +35,9 @@ def test_build_writes_the_documented_files(notes_settings: Settings, fake_model:
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format_version"] == 1
     assert manifest["model"]["dim"] == 64
-    assert set(manifest["corpus"]["files"]) == {"cache.md", "database.md", "storage.md"}
+    assert manifest["corpus"]["notes"] == 3 and "files" not in manifest["corpus"]  # records in the note files
+    assert json.loads((folder / "notes.json").read_text())["paths"] == ["cache.md", "database.md", "storage.md"]
+    assert {"notes.json", "notes.stat.npy", "notes.sha256.npy"} <= names
     assert set(manifest["files"]) == names - {"manifest.json"}
     assert manifest["counts"]["chunks"] == report.chunks == sum(1 for _ in (folder / "chunks.jsonl").open())
     record = json.loads((folder / "chunks.jsonl").read_text().split("\n")[0])

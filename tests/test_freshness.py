@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer.build import build_index, index_status
@@ -13,6 +14,7 @@ from indexer.corpus import corpus_hashes, read_corpus
 from indexer.index_files import current_build, read_manifest
 from indexer.manifest import RACY_NS, NoteRecord, NoteStat
 from indexer.model_files import ModelInfo
+from indexer.note_table import NOTE_FILES, NoteArrays, NoteTable
 from indexer.settings import Settings
 from indexer.watch import pending_changes
 
@@ -45,8 +47,8 @@ def test_the_manifest_records_each_notes_stat(built: Settings) -> None:
     manifest = read_manifest(folder)
     for rel, record in manifest.notes.items():
         assert record.stat == NoteStat.of(os.stat(built.corpus_dir / rel)), rel
-    raw = json.loads((folder / "manifest.json").read_text())["corpus"]["files"]["cache.md"]
-    assert set(raw) == {"sha256", "size", "mtime_ns", "ctime_ns", "inode"}
+    stats = np.load(folder / "notes.stat.npy")
+    assert stats.shape == (3, 5) and (stats[:, 4] == 1).all()  # size, mtime_ns, ctime_ns, inode; recorded
 
 
 def test_an_unchanged_corpus_is_fresh_without_reading_a_note(built: Settings) -> None:
@@ -131,15 +133,41 @@ def test_a_manifest_without_stats_opens_fresh_and_hashes_every_note(built: Setti
     """Indexes built before stats were recorded need no rebuild: every note is hashed, as before."""
     folder = current_build(built.index_dir)
     assert folder is not None
-    path = folder / "manifest.json"
-    raw = json.loads(path.read_text())
-    for record in raw["corpus"]["files"].values():
-        for key in ("mtime_ns", "ctime_ns", "inode"):
-            del record[key]
-    path.write_text(json.dumps(raw))
+    as_older_build(folder, stats=False)
     assert all(r.stat is None for r in read_manifest(folder).notes.values())
     status = index_status(built)
     assert (status.state, status.hashed) == ("fresh", 3)
+
+
+def as_older_build(folder: Path, *, stats: bool) -> None:
+    """Rewrite a build's manifest as builds before the note files wrote it: every note's record inline."""
+    path = folder / "manifest.json"
+    raw = json.loads(path.read_text())
+    records = {rel: record.to_json() for rel, record in read_manifest(folder).notes.items()}
+    for record in records.values():
+        for key in () if stats else ("mtime_ns", "ctime_ns", "inode"):
+            del record[key]
+    raw["corpus"] = {"path": raw["corpus"]["path"], "files": records}
+    for name in NOTE_FILES:
+        del raw["files"][name], raw["file_sizes"][name]
+        (folder / name).unlink()
+    path.write_text(json.dumps(raw))
+
+
+def test_an_older_build_with_its_notes_inline_reads_as_before(built: Settings, fake_model: ModelInfo) -> None:
+    folder = current_build(built.index_dir)
+    assert folder is not None
+    before = read_manifest(folder)
+    as_older_build(folder, stats=True)
+    older = read_manifest(folder)
+    assert isinstance(older.notes, NoteTable) and not older.notes_apart
+    assert dict(older.notes) == dict(before.notes) and older.note_hashes() == before.note_hashes()
+    assert (index_status(built).state, index_status(built).hashed) == ("fresh", 0)
+    (built.corpus_dir / "cache.md").write_text("# Cache\n\n- changed\n")
+    assert index_status(built).reason == "notes 1 changed"
+    build(built, fake_model)  # the next build writes the note files
+    newer = read_manifest(current_build(built.index_dir))  # type: ignore[arg-type]
+    assert isinstance(newer.notes, NoteArrays) and newer.notes_apart and set(newer.notes) == set(before.notes)
 
 
 def test_corpus_hashes_agree_with_reading_everything(built: Settings) -> None:

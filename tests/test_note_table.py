@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from indexer import note_table
@@ -15,7 +17,16 @@ from indexer.index_files import current_build
 from indexer.manifest import read_manifest
 from indexer.manifest_records import NoteRecord, NoteStat
 from indexer.model_files import ModelInfo
-from indexer.note_table import NoteTable, recorded_hash
+from indexer.note_table import (
+    NOTE_FILES,
+    NOTE_HASHES,
+    NOTE_PATHS,
+    NOTE_STATS,
+    NoteArrays,
+    NoteTable,
+    recorded_hash,
+    write_note_files,
+)
 
 from .conftest import SMALL_NOTES, small_settings
 from .fakes import FakeEmbedder, WordCounter
@@ -71,7 +82,7 @@ def test_the_freshness_check_of_a_large_manifest_reads_only_changed_notes(
     for note in settings.corpus_dir.iterdir():
         os.utime(note, ns=(old, old))
     build_index(settings, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
-    assert isinstance(read_manifest(current_build(settings.index_dir)).notes, NoteTable)  # type: ignore[arg-type]
+    assert isinstance(read_manifest(current_build(settings.index_dir)).notes, NoteArrays)  # type: ignore[arg-type]
     status = index_status(settings)
     assert (status.state, status.hashed) == ("fresh", 0)
     (settings.corpus_dir / "cache.md").write_text("# Cache\n\n- changed\n")
@@ -83,4 +94,46 @@ def test_the_freshness_check_of_a_large_manifest_reads_only_changed_notes(
     assert index_status(settings).reason == "notes 1 changed, 1 removed"
     manifest_file = current_build(settings.index_dir) / "manifest.json"  # type: ignore[operator]
     raw = json.loads(manifest_file.read_text())
-    assert set(raw["corpus"]["files"]) == {"cache.md", "database.md", "storage.md"}  # the format is as before
+    assert raw["corpus"]["notes"] == 3 and set(NOTE_FILES) <= set(raw["files"])  # the records are in the note files
+
+
+def note_files(tmp_path: Path) -> tuple[dict[str, NoteRecord], dict[str, int]]:
+    from indexer.disk import Disk
+
+    records = {"a.md": NoteRecord("ab" * 32, 10, NoteStat(10, 5, 6, 7)), "dir/b.md": NoteRecord("cd" * 32, 3)}
+    write_note_files(tmp_path, records, Disk())
+    return records, {name: (tmp_path / name).stat().st_size for name in NOTE_FILES}
+
+
+def test_the_note_files_give_back_every_record(tmp_path: Path) -> None:
+    records, sizes = note_files(tmp_path)
+    table = NoteArrays.load(tmp_path, 2, sizes)
+    assert dict(table) == records and list(table) == ["a.md", "dir/b.md"] and "c.md" not in table
+    assert table.hashes() == {"a.md": "ab" * 32, "dir/b.md": "cd" * 32}
+    # mode, ino, dev, nlink, uid, gid, size, 3 x int time, 3 x float time, atime_ns, mtime_ns, ctime_ns
+    same = os.stat_result((0o100644, 7, 0, 1, 0, 0, 10, 0, 0, 0, 0.0, 0.0, 0.0, 0, 5, 6))
+    moved = os.stat_result((0o100644, 8, 0, 1, 0, 0, 10, 0, 0, 0, 0.0, 0.0, 0.0, 0, 5, 6))
+    assert recorded_hash(table, "a.md", same) == "ab" * 32 and recorded_hash(table, "a.md", moved) is None
+    assert recorded_hash(table, "dir/b.md", same) is None  # recorded without a stat: always read
+    assert recorded_hash(table, "c.md", same) is None
+
+
+@pytest.mark.parametrize(
+    ("damage", "needle"),
+    [
+        (lambda f: (f / NOTE_STATS).write_bytes((f / NOTE_STATS).read_bytes() + b"x"), "notes.stat.npy is"),
+        (lambda f: (f / NOTE_HASHES).unlink(), "notes.sha256.npy"),
+        (lambda f: (f / NOTE_PATHS).write_text('{"paths": ["a.md", "a.md"]}'), "paths"),
+        (lambda f: (f / NOTE_PATHS).write_text('{"paths": ["a.md"]}'), "paths"),
+        (lambda f: (f / NOTE_PATHS).write_text("not json"), "JSONDecodeError"),
+        (lambda f: np.save(f / NOTE_STATS, np.zeros((2, 4), dtype=np.int64)), "array shapes"),
+        (lambda f: np.save(f / NOTE_STATS, np.full((2, 5), 2, dtype=np.int64)), "stats"),
+    ],
+)
+def test_a_damaged_note_table_is_an_index_error(tmp_path: Path, damage: Any, needle: str) -> None:
+    _, sizes = note_files(tmp_path)
+    damage(tmp_path)
+    keep = {name: size for name, size in sizes.items() if name == NOTE_STATS and needle.endswith(" is")}
+    with pytest.raises(IndexFileError, match="note table is invalid") as raised:
+        NoteArrays.load(tmp_path, 2, keep)
+    assert needle in raised.value.message
