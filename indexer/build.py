@@ -22,7 +22,7 @@ from .embedder_factory import choice_for, embedder_for_build
 from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
 from .fileio import sha256_file
 from .index_files import LINE_INDEX, chunk_to_json, current_build
-from .keyword import KeywordParams, TermsByText, build_keyword_index
+from .keyword import KeywordParams, PreviousTerms, build_keyword_index
 from .line_vectors import Sources, line_key, line_sources, pool
 from .lock import build_lock
 from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
@@ -141,11 +141,12 @@ def _note_record(note: NoteFile, read_from_ns: int) -> NoteRecord:
 
 
 def _embed(
-    embedder: Embedder, texts: list[str], cache: dict[str, np.ndarray], progress: ProgressFn | None, model: ModelInfo
+    embedder: Embedder, texts: list[str], keys: list[str], cache: dict[str, np.ndarray], progress: ProgressFn | None,
+    model: ModelInfo,
 ) -> tuple[np.ndarray, int, int]:
+    """The vector of each text (``keys``: each one's ``text_key``): from ``cache`` or embedded now (and added to it)."""
     import numpy as np
 
-    keys = [text_key(t) for t in texts]
     reused = sum(k in cache for k in keys)  # texts whose vector comes from the previous build
     todo = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
     batch = 256
@@ -190,11 +191,13 @@ def _write_build(
     manifest: Manifest,
     keyword: KeywordParams,
     disk: Disk,
-    known_terms: TermsByText | None = None,
+    chunk_keys: list[str],
+    known_terms: PreviousTerms | None = None,
     known_lines: Mapping[Chunk, str] | None = None,
 ) -> None:
     """Write every file of a build into ``tmp``, each flushed to disk (``disk.create``) before it is hashed.
-    ``known_terms``: the previous build's BM25 terms of a chunk text (see ``Reusable.terms``);
+    ``chunk_keys``: each chunk's ``text_key``; ``known_terms``: the previous build's BM25 terms of the chunks
+    it had (see ``Reusable.terms``);
     ``known_lines``: its ``chunks.jsonl`` line of a chunk (see ``Reusable.lines``).
 
     With ``manifest.vector_db`` set the vectors go to its Milvus collections instead of ``vectors.faiss``
@@ -220,7 +223,7 @@ def _write_build(
     else:  # the Milvus collections get the keys they lack; nothing the live build reads changes
         from .milvus_index import write_collections
 
-        write_collections(manifest.vector_db, manifest.model.dim, {text_key(c.embed_text()): v for c, v in zip(chunks, chunk_vectors)},
+        write_collections(manifest.vector_db, manifest.model.dim, dict(zip(chunk_keys, chunk_vectors)),
                           dict(zip(line_keys, line_vectors)))
     disk.save_npy(tmp / "lines.npy", line_vectors.astype(np.float32))
     line_spec = choose_spec(*line_vectors.shape)
@@ -322,7 +325,9 @@ def build_index(
         sources = line_sources(chunks, lines)
         own = [i for i, pooled in enumerate(sources) if not pooled]  # lines embedded on their own
         all_texts = [c.embed_text() for c in chunks] + [lines[i].text for i in own]
-        vectors, embedded, reused = _embed(embedder, all_texts, cache, progress, model)
+        all_keys = [text_key(t) for t in all_texts]  # once: the vector cache, BM25's kept terms, Milvus
+        chunk_keys = all_keys[: len(chunks)]
+        vectors, embedded, reused = _embed(embedder, all_texts, all_keys, cache, progress, model)
         chunk_vectors = vectors[: len(chunks)]
         line_vectors = _line_vectors(chunk_vectors, vectors[len(chunks) :], own, sources)
         line_keys = [line_key(line, pooled, chunks) for line, pooled in zip(lines, sources)]
@@ -348,8 +353,9 @@ def build_index(
                 vector_db=vector_db,
                 notes_apart=True,
             )
+            known_terms = reuse.terms.for_keys(chunk_keys) if reuse.terms is not None else None
             _write_build(tmp, chunks, chunk_vectors, lines, line_keys, line_vectors, manifest, keyword, disk,
-                         reuse.terms, reuse.lines)
+                         chunk_keys, known_terms, reuse.lines)
             final = swap_in(index_root, tmp, stamp, disk)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -365,7 +371,7 @@ def build_index(
         if vector_db is not None or old_vector_db is not None:  # after the swap: delete what no build uses
             from .milvus_index import clean_up
 
-            problem = clean_up(vector_db, old_vector_db, {text_key(c.embed_text()) for c in chunks},
+            problem = clean_up(vector_db, old_vector_db, set(chunk_keys),
                                set(line_keys))
             if problem:
                 warnings.append(problem)

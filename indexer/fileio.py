@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import REBUILD, IndexFileError, os_reason
 from .safe_read import open_binary
 
 
@@ -112,6 +113,17 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_size(path: Path, expected: int) -> None:
+    """An ``IndexFileError`` (fix: rebuild) unless the index file ``path`` is ``expected`` bytes long (it is not read)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IndexFileError(f"index file {path} is missing or unreadable ({os_reason(exc)})", fix=REBUILD) from exc
+    if size != expected:
+        raise IndexFileError(f"index file {path} is {size:,} bytes, the manifest says {expected:,} "
+                             "(truncated, damaged or edited)", fix=REBUILD)
 
 
 def sha256_file(path: Path) -> str:

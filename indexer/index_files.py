@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, overload
 from .chunk_lines import ROWS_FILE, ChunkLines, chunk_lines_of, load_chunk_lines
 from .chunk_table import EAGER_CHUNKS, ChunkTable, chunk_from_json
 from .errors import REBUILD, IndexFileError, os_reason
-from .fileio import sha256_file
+from .fileio import check_size, sha256_file
 from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, MAX_JSON_BYTES, Manifest, read_manifest
 from .models import Chunk
 from .safe_read import open_text, read_text
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CURRENT", "FORMAT", "LINE_INDEX", "FORMAT_VERSION", "MANIFEST", "LineRow", "LoadedIndex", "Manifest", "chunk_to_json",
-    "check_files", "current_build", "load_index", "read_chunks", "read_line_rows", "read_manifest", "sha256_file",
+    "check_files", "current_build", "load_index", "read_chunk_lines", "read_line_rows", "read_manifest", "sha256_file",
     "verify_files",
 ]
 
@@ -160,14 +160,7 @@ def check_files(folder: Path, manifest: Manifest) -> None:
         if expected is None:
             _verify_file(folder, manifest, name)
             continue
-        path = folder / name
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise IndexFileError(f"index file {path} is missing or unreadable ({os_reason(exc)})", fix=REBUILD) from exc
-        if size != expected:
-            raise IndexFileError(f"index file {path} is {size:,} bytes, the manifest says {expected:,} "
-                                 "(truncated, damaged or edited)", fix=REBUILD)
+        check_size(folder / name, expected)
 
 
 def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
@@ -180,10 +173,6 @@ def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
         "text": chunk.text,
         "lines": list(chunk.line_numbers),
     }
-
-
-def read_chunks(folder: Path) -> tuple[Chunk, ...]:
-    return read_chunk_lines(folder)[0]
 
 
 def read_chunk_lines(folder: Path) -> tuple[tuple[Chunk, ...], tuple[str, ...]]:

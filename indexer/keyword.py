@@ -10,7 +10,7 @@ question never imports bm25s or scipy.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -49,7 +49,7 @@ def build_keyword_index(
     params: KeywordParams = KeywordParams(),
     *,
     disk: Disk | None = None,
-    known: TermsByText | None = None,
+    known: PreviousTerms | None = None,
     keep_terms: bool = False,
 ) -> None:
     """Score ``texts`` with BM25 and write the matrix into ``folder``.
@@ -63,8 +63,8 @@ def build_keyword_index(
     names: list[str] = list(known.names) if known is not None else []
     fresh: dict[str, int] = {}  # terms of tokenised texts, numbered after the previous vocabulary
     runs: list[np.ndarray] = []
-    for text in texts:
-        ids = known.ids_of(text) if known is not None else None
+    for number, text in enumerate(texts):
+        ids = known.ids[number] if known is not None else None
         if ids is None:
             ids = np.array([fresh.setdefault(term, len(names) + len(fresh)) for term in terms(text) or [EMPTY_TERM]],
                            dtype=np.int64)
@@ -152,19 +152,25 @@ class KnownTerms:
         return [self.names[i] for i in self.ids(position).tolist()]
 
 
-class TermsByText:
-    """A previous build's kept terms, found by a text's key (``key(text)``; the build's texts in order)."""
+class TermsByKey:
+    """A previous build's kept terms, found by a text's key (``reuse.text_key``; that build's keys in order)."""
 
-    def __init__(self, known: KnownTerms, keys: Sequence[str], key: Callable[[str], str]) -> None:
-        self.names = known.names
+    def __init__(self, known: KnownTerms, keys: Sequence[str]) -> None:
         self._known = known
         self._position = {k: i for i, k in enumerate(keys)}
-        self._key = key
 
-    def ids_of(self, text: str) -> np.ndarray | None:
-        """The text's term ids in :attr:`names`, or None if that build did not have it."""
-        at = self._position.get(self._key(text))
-        return None if at is None else self._known.ids(at)
+    def for_keys(self, keys: Sequence[str]) -> PreviousTerms:
+        """What that build has of the texts with these keys, in their order."""
+        found = [self._position.get(k) for k in keys]
+        return PreviousTerms(self._known.names, [None if at is None else self._known.ids(at) for at in found])
+
+
+@dataclass(frozen=True)
+class PreviousTerms:
+    """Each text's term ids in a previous build's vocabulary ``names`` (None: tokenise the text), texts in order."""
+
+    names: Sequence[str]
+    ids: Sequence[np.ndarray | None]
 
 
 class KeywordIndex:

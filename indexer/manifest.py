@@ -47,7 +47,7 @@ from .manifest_records import (
     thawed,
 )
 from .note_changes import NoteChanges
-from .note_table import NOTE_FILES, NoteArrays, NoteTable
+from .note_table import NOTE_FILES, NoteArrays, NoteTable, RecordedNotes
 from .safe_read import read_text
 from .settings import ChunkerSettings
 
@@ -101,7 +101,7 @@ class Manifest:
 
     def __post_init__(self) -> None:
         # Read-only all the way down (a copy: the caller's mappings stay theirs).
-        if not isinstance(self.notes, (NoteTable, NoteArrays)):  # these are read-only already
+        if not isinstance(self.notes, RecordedNotes):  # read-only already
             object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
         object.__setattr__(self, "file_sizes", MappingProxyType(dict(self.file_sizes)))
@@ -110,7 +110,7 @@ class Manifest:
 
     def note_hashes(self) -> dict[str, str]:
         """path -> sha256 of every indexed note."""
-        if isinstance(self.notes, (NoteTable, NoteArrays)):
+        if isinstance(self.notes, RecordedNotes):
             return self.notes.hashes()
         return {rel: note.sha256 for rel, note in self.notes.items()}
 

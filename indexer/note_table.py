@@ -1,12 +1,13 @@
-"""The manifest's notes (``corpus.files``), each record made when first asked for.
+"""A build's note records (path -> :class:`~indexer.manifest_records.NoteRecord`), each made when first asked for.
 
-A cold ``ask`` on a 100,000-note vault spent 0.34 s turning every note's JSON
-record into a :class:`~indexer.manifest_records.NoteRecord` (and its
-``NoteStat``), then compared each with the note's ``stat`` now. The freshness
-check needs neither object: :func:`recorded_hash` compares the parsed JSON with
-the stat directly. Up to :data:`EAGER_NOTES` notes every record is made (and
-checked) when the manifest is read, so a damaged record of a small index is
-found there, as before; above it, where the record is used.
+Two forms, one interface (:class:`RecordedNotes`): :class:`NoteArrays`, the note files a build writes
+(:data:`NOTE_FILES`), and :class:`NoteTable`, the records inline in the ``corpus.files`` object of
+an older manifest. A cold ``ask`` on a 100,000-note vault spent 0.34 s turning every note's JSON
+record into a ``NoteRecord`` (and its ``NoteStat``), then compared each with the note's ``stat``
+now. The freshness check needs neither object: ``unchanged_hash`` compares the stored stat with the
+stat directly. Up to :data:`EAGER_NOTES` inline notes every record is made (and checked) when the
+manifest is read, so a damaged record of a small index is found there, as before; above it, where
+the record is used.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .errors import REBUILD, IndexFileError
+from .fileio import check_size
 from .manifest_records import Invalid, NoteRecord, NoteStat
 from .safe_read import read_text
 
@@ -30,8 +32,22 @@ if TYPE_CHECKING:
 EAGER_NOTES: Final = 2_000
 
 
-class NoteTable(Mapping[str, NoteRecord]):
-    """note path -> :class:`NoteRecord`, over the parsed ``corpus.files`` object of a manifest (read-only)."""
+class RecordedNotes(Mapping[str, NoteRecord]):
+    """note path -> :class:`NoteRecord` (read-only), and what the freshness check asks of them."""
+
+    __slots__ = ()
+
+    def hashes(self) -> dict[str, str]:
+        """path -> recorded sha256 of every note."""
+        raise NotImplementedError
+
+    def unchanged_hash(self, rel: str, info: os.stat_result) -> str | None:
+        """The recorded sha256 of ``rel`` if ``info`` (its stat now) is the stat recorded with it, else None."""
+        raise NotImplementedError
+
+
+class NoteTable(RecordedNotes):
+    """The records over the parsed ``corpus.files`` object of an older manifest."""
 
     __slots__ = ("_raw", "_made")
 
@@ -87,14 +103,10 @@ class NoteTable(Mapping[str, NoteRecord]):
         return None
 
 
-def recorded_hash(known: Mapping[str, NoteRecord], rel: str, info: os.stat_result) -> str | None:
-    """The sha256 ``known`` records for ``rel`` if its stat then is ``info``, else None (read the note)."""
-    return unchanged_hash_of(known)(rel, info)
-
-
 def unchanged_hash_of(known: Mapping[str, NoteRecord]) -> Callable[[str, os.stat_result], str | None]:
-    """:func:`recorded_hash` for ``known``, as one function to call per note."""
-    if isinstance(known, (NoteTable, NoteArrays)):
+    """The sha256 ``known`` records for a note if its stat then is the stat now, else None (read the note):
+    as one function, chosen once, to call per note."""
+    if isinstance(known, RecordedNotes):
         return known.unchanged_hash
 
     def of_records(rel: str, info: os.stat_result) -> str | None:
@@ -129,8 +141,8 @@ def write_note_files(folder: Path, notes: Mapping[str, NoteRecord], disk: Disk) 
     disk.save_npy(folder / NOTE_HASHES, hashes)
 
 
-class NoteArrays(Mapping[str, NoteRecord]):
-    """note path -> :class:`NoteRecord`, over a build's :data:`NOTE_FILES` (read-only).
+class NoteArrays(RecordedNotes):
+    """The records over a build's :data:`NOTE_FILES`.
 
     Reading 100,000 notes' records this way takes about 0.03 s, against 0.3 s for the same records
     inline in manifest.json (22 MB of JSON), which every freshness check read.
@@ -159,13 +171,9 @@ class NoteArrays(Mapping[str, NoteRecord]):
         def invalid(what: str) -> IndexFileError:
             return IndexFileError(f"the index's note table is invalid ({what})", fix=REBUILD)
 
-        for name in NOTE_FILES:
-            try:
-                size = os.stat(folder / name).st_size
-            except OSError as exc:
-                raise invalid(f"{name}: {exc.strerror or exc.__class__.__name__}") from exc
-            if name in sizes and sizes[name] != size:
-                raise invalid(f"{name} is {size} bytes, the manifest says {sizes[name]}")
+        for name in NOTE_FILES:  # as every load checks every file, before anything is read
+            if name in sizes:
+                check_size(folder / name, sizes[name])
         try:
             paths = json.loads(read_text(folder / NOTE_PATHS, 1 << 30))["paths"]
             stats = np.load(folder / NOTE_STATS, allow_pickle=False)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import IndexFileError, NotesQAError
 from .index_files import read_chunk_lines, read_line_rows, verify_files
-from .keyword import KeywordParams, KnownTerms, TermsByText
+from .keyword import KeywordParams, KnownTerms, TermsByKey
 from .manifest import FORMAT_VERSION, Manifest, read_manifest
 from .settings import ChunkerSettings
 
@@ -58,7 +58,7 @@ class Reusable:
     #: same path and hash now is cut into the same chunks (same chunker and tokenizer: the fingerprint).
     chunks: Mapping[tuple[str, str], tuple[Chunk, ...]] = field(default_factory=dict)
     #: The BM25 terms of the chunk texts the previous build had (the others are tokenised), when it kept them.
-    terms: TermsByText | None = None
+    terms: TermsByKey | None = None
     #: The previous build's ``chunks.jsonl`` line of each of its chunks: an equal chunk is written as that line
     #: (a chunk's line is a function of the chunk alone, its id included, so this saves only the encoding).
     lines: Mapping[Chunk, str] = field(default_factory=dict)
@@ -120,10 +120,10 @@ def _compatible(folder: Path | None, fp: str, precision: str, manifest: Manifest
     return Reusable(cache, "incremental", by_note, _known_terms(folder, chunk_keys), dict(zip(chunks, chunk_lines)))
 
 
-def _known_terms(folder: Path, chunk_keys: list[str]) -> TermsByText | None:
+def _known_terms(folder: Path, chunk_keys: list[str]) -> TermsByKey | None:
     """The previous build's BM25 terms of a chunk text, found by the text's key (None if it kept none)."""
     known = KnownTerms.read(folder, len(chunk_keys))
-    return None if known is None else TermsByText(known, chunk_keys, text_key)
+    return None if known is None else TermsByKey(known, chunk_keys)
 
 
 def full_reason(folder: Path | None) -> str:

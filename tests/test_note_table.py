@@ -24,7 +24,7 @@ from indexer.note_table import (
     NOTE_STATS,
     NoteArrays,
     NoteTable,
-    recorded_hash,
+    unchanged_hash_of,
     write_note_files,
 )
 
@@ -47,13 +47,13 @@ def test_a_recorded_hash_is_used_only_while_the_stat_is_the_recorded_one(tmp_pat
     table = NoteTable.parsed({"a.md": record, "b.md": {"sha256": SHA, "size": 3}})
     as_dict = {"a.md": NoteRecord(SHA, info.st_size, NoteStat.of(info)), "b.md": NoteRecord(SHA, 3)}
     for known in (table, as_dict):  # the table and plain records agree
-        assert recorded_hash(known, "a.md", info) == SHA
-        assert recorded_hash(known, "b.md", info) is None  # recorded without a stat: read it
-        assert recorded_hash(known, "c.md", info) is None  # not recorded
+        assert unchanged_hash_of(known)("a.md", info) == SHA
+        assert unchanged_hash_of(known)("b.md", info) is None  # recorded without a stat: read it
+        assert unchanged_hash_of(known)("c.md", info) is None  # not recorded
     note.write_text("# A, edited\n")
-    assert recorded_hash(table, "a.md", stat_of(note)) is None
+    assert unchanged_hash_of(table)("a.md", stat_of(note)) is None
     os.utime(note, ns=(info.st_atime_ns, info.st_mtime_ns))  # mtime put back: the size still differs
-    assert recorded_hash(table, "a.md", stat_of(note)) is None
+    assert unchanged_hash_of(table)("a.md", stat_of(note)) is None
     assert table["a.md"] == as_dict["a.md"] and dict(table) == as_dict
     assert table.hashes() == {"a.md": SHA, "b.md": SHA}
 
@@ -113,27 +113,28 @@ def test_the_note_files_give_back_every_record(tmp_path: Path) -> None:
     # mode, ino, dev, nlink, uid, gid, size, 3 x int time, 3 x float time, atime_ns, mtime_ns, ctime_ns
     same = os.stat_result((0o100644, 7, 0, 1, 0, 0, 10, 0, 0, 0, 0.0, 0.0, 0.0, 0, 5, 6))
     moved = os.stat_result((0o100644, 8, 0, 1, 0, 0, 10, 0, 0, 0, 0.0, 0.0, 0.0, 0, 5, 6))
-    assert recorded_hash(table, "a.md", same) == "ab" * 32 and recorded_hash(table, "a.md", moved) is None
-    assert recorded_hash(table, "dir/b.md", same) is None  # recorded without a stat: always read
-    assert recorded_hash(table, "c.md", same) is None
+    assert unchanged_hash_of(table)("a.md", same) == "ab" * 32 and unchanged_hash_of(table)("a.md", moved) is None
+    assert unchanged_hash_of(table)("dir/b.md", same) is None  # recorded without a stat: always read
+    assert unchanged_hash_of(table)("c.md", same) is None
 
 
 @pytest.mark.parametrize(
-    ("damage", "needle"),
-    [
-        (lambda f: (f / NOTE_STATS).write_bytes((f / NOTE_STATS).read_bytes() + b"x"), "notes.stat.npy is"),
-        (lambda f: (f / NOTE_HASHES).unlink(), "notes.sha256.npy"),
-        (lambda f: (f / NOTE_PATHS).write_text('{"paths": ["a.md", "a.md"]}'), "paths"),
-        (lambda f: (f / NOTE_PATHS).write_text('{"paths": ["a.md"]}'), "paths"),
-        (lambda f: (f / NOTE_PATHS).write_text("not json"), "JSONDecodeError"),
-        (lambda f: np.save(f / NOTE_STATS, np.zeros((2, 4), dtype=np.int64)), "array shapes"),
-        (lambda f: np.save(f / NOTE_STATS, np.full((2, 5), 2, dtype=np.int64)), "stats"),
+    ("damage", "sized", "needle"),
+    [  # sized: the manifest's sizes are checked (a content edit below keeps them out, to reach the content checks)
+        (lambda f: (f / NOTE_STATS).write_bytes((f / NOTE_STATS).read_bytes() + b"x"), True,
+         "notes.stat.npy is 209 bytes, the manifest says 208"),
+        (lambda f: (f / NOTE_HASHES).unlink(), True, "notes.sha256.npy is missing or unreadable"),
+        (lambda f: (f / NOTE_PATHS).write_text('{"paths": ["a.md", "a.md"]}'), False, "note table is invalid (paths)"),
+        (lambda f: (f / NOTE_PATHS).write_text('{"paths": ["a.md"]}'), False, "note table is invalid (paths)"),
+        (lambda f: (f / NOTE_PATHS).write_text("not json"), False, "note table is invalid (JSONDecodeError)"),
+        (lambda f: np.save(f / NOTE_STATS, np.zeros((2, 4), dtype=np.int64)), False,
+         "note table is invalid (array shapes)"),
+        (lambda f: np.save(f / NOTE_STATS, np.full((2, 5), 2, dtype=np.int64)), False, "note table is invalid (stats)"),
     ],
 )
-def test_a_damaged_note_table_is_an_index_error(tmp_path: Path, damage: Any, needle: str) -> None:
+def test_a_damaged_note_table_is_an_index_error(tmp_path: Path, damage: Any, sized: bool, needle: str) -> None:
     _, sizes = note_files(tmp_path)
     damage(tmp_path)
-    keep = {name: size for name, size in sizes.items() if name == NOTE_STATS and needle.endswith(" is")}
-    with pytest.raises(IndexFileError, match="note table is invalid") as raised:
-        NoteArrays.load(tmp_path, 2, keep)
+    with pytest.raises(IndexFileError) as raised:
+        NoteArrays.load(tmp_path, 2, sizes if sized else {})
     assert needle in raised.value.message
