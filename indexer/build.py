@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .background import Aside
 from .build_folders import clean_builds, swap_in
 from .chunk_lines import chunk_lines_of
 from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
@@ -23,7 +24,7 @@ from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, o
 from .fileio import sha256_file
 from .index_files import LINE_INDEX, chunk_to_json, current_build
 from .keyword import KeywordParams, PreviousTerms, build_keyword_index
-from .line_vectors import Sources, line_key, line_sources, pool
+from .line_vectors import Sources, line_key, line_sources, pool_all
 from .lock import build_lock
 from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
 from .model_files import ModelInfo, resolve_model
@@ -175,9 +176,9 @@ def _line_vectors(chunk_vectors: np.ndarray, own_vectors: np.ndarray, own: list[
     vectors = np.zeros((len(sources), chunk_vectors.shape[1]), dtype=np.float32)
     if own:
         vectors[own] = own_vectors
-    for i, pooled in enumerate(sources):
-        if pooled:
-            vectors[i] = pool(chunk_vectors, pooled)
+    pooled = [i for i, held in enumerate(sources) if held]
+    if pooled:
+        vectors[pooled] = pool_all(chunk_vectors, [sources[i] for i in pooled])
     return vectors
 
 
@@ -286,7 +287,7 @@ def build_index(
         settings = replace(settings, chunker=replace(settings.chunker, max_tokens=model.max_tokens,
                                                      target_tokens=min(settings.chunker.target_tokens, model.max_tokens)))
     counter = token_counter or HFTokenCounter(model.tokenizer_json)
-    with build_lock(index_root, wait_seconds=wait_seconds):
+    with build_lock(index_root, wait_seconds=wait_seconds), Aside() as aside:
         clean_builds(index_root, keep=set())
         previous = current_build(index_root)
         # The encoder: the one given, else the one asked for, else the previous build's.
@@ -299,6 +300,12 @@ def build_index(
         fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
         old_vector_db = old.vector_db if old is not None else None
         vector_db = store_record(index_root, fp, store, old_vector_db)
+        encoder_notes: list[str] = []  # a slower stand-in for the encoder, said after the chunker's warnings
+        # The encoder loads (its file hashed, onnxruntime's session built: 0.3-0.4 s, outside the GIL) while
+        # the previous build is read and the notes are cut.
+        # Leaving the block waits for it: a failed or interrupted build never exits with onnxruntime mid-load.
+        loading = None if embedder is not None else aside.start(
+            lambda: embedder_for_build(model, settings.cache_dir, encoder, notes=encoder_notes), "load-encoder")
         reuse = reusable_vectors(previous, fp, encoder, full=full, manifest=old)
         cache, reason = reuse.vectors, reuse.reason
         if progress:
@@ -318,15 +325,18 @@ def build_index(
             if progress:
                 progress("chunking", done, len(corpus.notes))
         lines = snippet_lines(chunks, texts)
-        if embedder is None:
-            embedder = embedder_for_build(model, settings.cache_dir, encoder, notes=warnings)
-        if embedder.dim != model.dim:
-            raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
         sources = line_sources(chunks, lines)
         own = [i for i, pooled in enumerate(sources) if not pooled]  # lines embedded on their own
         all_texts = [c.embed_text() for c in chunks] + [lines[i].text for i in own]
-        all_keys = [text_key(t) for t in all_texts]  # once: the vector cache, BM25's kept terms, Milvus
+        # once: the vector cache, BM25's kept terms, Milvus (a reused chunk made its key reading the previous build)
+        all_keys = [c.text_key() for c in chunks] + [text_key(t) for t in all_texts[len(chunks):]]
         chunk_keys = all_keys[: len(chunks)]
+        if embedder is None:
+            assert loading is not None
+            embedder = loading.result()
+            warnings.extend(encoder_notes)
+        if embedder.dim != model.dim:
+            raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
         vectors, embedded, reused = _embed(embedder, all_texts, all_keys, cache, progress, model)
         chunk_vectors = vectors[: len(chunks)]
         line_vectors = _line_vectors(chunk_vectors, vectors[len(chunks) :], own, sources)

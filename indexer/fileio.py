@@ -11,11 +11,13 @@ index cache) uses :func:`atomic_folder`.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from .errors import REBUILD, IndexFileError, os_reason
 from .safe_read import open_binary
@@ -126,10 +128,19 @@ def check_size(path: Path, expected: int) -> None:
                              "(truncated, damaged or edited)", fix=REBUILD)
 
 
+#: Bytes read and hashed at a time by :func:`sha256_file`.
+HASH_BLOCK = 8 << 20
+
+
 def sha256_file(path: Path) -> str:
     """The sha256 of a regular file (``SpecialFileError``, an ``OSError``, for a FIFO or device)."""
     digest = hashlib.sha256()
+    # Large blocks: reading and hashing each one releases the GIL, and a thread that wants it back
+    # waits up to 5 ms while another runs Python (the encoder is hashed beside a build's work:
+    # 90 MB in 1 MB blocks took 1.0 s there instead of 0.16 s).
+    block = bytearray(HASH_BLOCK)
+    view = memoryview(block)
     with open_binary(path) as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+        while read := cast(io.BufferedReader, handle).readinto(block):
+            digest.update(view[:read])
     return digest.hexdigest()

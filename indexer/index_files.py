@@ -271,13 +271,12 @@ def _open_milvus(
 ) -> tuple[VectorIndex, VectorIndex]:
     """The chunk and line collections the manifest names (pymilvus is imported here, not before)."""
     from .milvus_index import MilvusIndex, connect
-    from .reuse import text_key
 
     record = manifest.vector_db
     assert record is not None
     client = connect(record.uri)
     dim = manifest.model.dim
-    chunk_index = MilvusIndex(client, record.chunks, [text_key(c.embed_text()) for c in chunks], dim)
+    chunk_index = MilvusIndex(client, record.chunks, [c.text_key() for c in chunks], dim)
     line_index = MilvusIndex(client, record.lines, [row.key for row in line_rows], dim)
     return chunk_index, line_index
 

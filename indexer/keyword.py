@@ -72,7 +72,7 @@ def build_keyword_index(
     names += list(fresh)
     flat = np.concatenate(runs).astype(np.int64) if runs else np.zeros(0, dtype=np.int64)
     lengths = np.array([len(run) for run in runs], dtype=np.int64)
-    used = np.unique(flat)
+    used = np.flatnonzero(np.bincount(flat, minlength=len(names)))  # the ids in use, ascending (no sort)
     used_names = [names[i] for i in used.tolist()]
     vocab = {term: number for number, term in enumerate(sorted(set(used_names)))}
     renumber = np.zeros(len(names), dtype=np.int64)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from .text_keys import text_key
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -25,11 +27,18 @@ class Chunk:
     #: lines from ``start_line``.
     line_numbers: tuple[int, ...] = ()
 
-    def numbered_lines(self) -> list[tuple[int, str]]:
+    # What the methods below derive from the fields is made once per chunk (a build asks for each several
+    # times) and kept beside the fields: not a field, so equality, hashing and the JSON form ignore it.
+
+    def numbered_lines(self) -> tuple[tuple[int, str], ...]:
         """Each line of ``text`` with its line number in the note file."""
-        lines = self.text.split("\n")
-        numbers = self.line_numbers or tuple(range(self.start_line, self.start_line + len(lines)))
-        return list(zip(numbers, lines))
+        made: tuple[tuple[int, str], ...] | None = self.__dict__.get("_numbered")
+        if made is None:
+            lines = self.text.split("\n")
+            numbers = self.line_numbers or tuple(range(self.start_line, self.start_line + len(lines)))
+            made = tuple(zip(numbers, lines))
+            object.__setattr__(self, "_numbered", made)
+        return made
 
     @property
     def heading_path(self) -> str:
@@ -37,9 +46,19 @@ class Chunk:
 
     def embed_text(self) -> str:
         """What the model sees: the heading path, then the text."""
-        if self.heading:
-            return f"{self.heading_path}\n{self.text}"
-        return self.text
+        made: str | None = self.__dict__.get("_embed_text")
+        if made is None:
+            made = f"{self.heading_path}\n{self.text}" if self.heading else self.text
+            object.__setattr__(self, "_embed_text", made)
+        return made
+
+    def text_key(self) -> str:
+        """``text_key`` of :meth:`embed_text`: the key this chunk's vector is stored and reused under."""
+        made: str | None = self.__dict__.get("_text_key")
+        if made is None:
+            made = text_key(self.embed_text())
+            object.__setattr__(self, "_text_key", made)
+        return made
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .index_files import read_chunk_lines, read_line_rows, verify_files
 from .keyword import KeywordParams, KnownTerms, TermsByKey
 from .manifest import FORMAT_VERSION, Manifest, read_manifest
 from .settings import ChunkerSettings
+from .text_keys import text_key as text_key  # where the rest of the code imports it from
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,11 +42,6 @@ def fingerprint(
     if precision != "fp32":  # fp32 indexes keep the fingerprint they had before precision was a setting
         fields["encoder"] = precision  # the key hashed since then: renaming it would change every fingerprint
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-
-
-def text_key(text: str) -> str:
-    """The key a vector is reused by: a hash of the text it embeds."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,7 @@ def _compatible(folder: Path | None, fp: str, precision: str, manifest: Manifest
         else:  # a Milvus-backed build: its chunk vectors from the collection
             from .milvus_index import MilvusIndex, connect
 
-            keys = [text_key(c.embed_text()) for c in chunks]
+            keys = [c.text_key() for c in chunks]
             milvus = MilvusIndex(connect(manifest.vector_db.uri), manifest.vector_db.chunks, keys, manifest.model.dim)
             vectors = milvus.fetch(np.arange(len(chunks), dtype=np.int64))
         rows = read_line_rows(folder)
@@ -109,7 +105,7 @@ def _compatible(folder: Path | None, fp: str, precision: str, manifest: Manifest
         return Reusable({}, f"the previous index is unusable ({exc.message}): full rebuild")
     except (OSError, ValueError, RuntimeError) as exc:
         return Reusable({}, f"the previous index is unreadable ({exc.__class__.__name__}): full rebuild")
-    chunk_keys = [text_key(c.embed_text()) for c in chunks]
+    chunk_keys = [c.text_key() for c in chunks]
     cache = dict(zip(chunk_keys, vectors))
     cache.update({row.key: line_vectors[i] for i, row in enumerate(rows)})
     by_path: dict[str, list[Chunk]] = defaultdict(list)

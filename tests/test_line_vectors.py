@@ -8,7 +8,7 @@ import numpy as np
 
 from indexer.build import build_index
 from indexer.index_files import load_index, read_line_rows
-from indexer.line_vectors import line_key, line_sources, pool
+from indexer.line_vectors import line_key, line_sources, pool, pool_all
 from indexer.model_files import ModelInfo
 from indexer.models import Chunk, LineText
 from indexer.reuse import text_key
@@ -84,3 +84,20 @@ def test_a_build_pools_long_lines_embeds_short_ones_and_stays_exact_incrementall
     full = load_index(settings.index_dir)
     assert (incremental.line_vectors == full.line_vectors).all()
     assert [r.key for r in read_line_rows(incremental.folder)] == [r.key for r in read_line_rows(full.folder)]
+
+
+def test_pool_all_gives_each_line_what_pooling_it_alone_gives() -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(40, 16)).astype(np.float32)
+    sources = [tuple((int(i), int(rng.integers(1, 500))) for i in rng.choice(40, size=int(rng.integers(1, 5)),
+                                                                             replace=False)) for _ in range(60)]
+    together = pool_all(vectors, sources)
+    assert together.shape == (60, 16) and together.dtype == np.float32
+    for row, held in zip(together, sources):  # the weighted mean, made unit length, one line at a time
+        weights = np.array([chars for _, chars in held], dtype=np.float64)
+        mean = (vectors[[i for i, _ in held]].astype(np.float64) * weights[:, None]).sum(axis=0)
+        assert np.allclose(row, (mean / np.linalg.norm(mean)).astype(np.float32), rtol=1e-6, atol=1e-7)
+    assert np.array_equal(pool(vectors, sources[7]), together[7])
+    assert pool_all(vectors, []).shape == (0, 16)
+    zero = np.zeros((1, 16), dtype=np.float32)
+    assert not pool_all(zero, [((0, 2),)]).any()  # a zero vector stays zero instead of dividing by 0
