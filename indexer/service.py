@@ -11,12 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .background import Aside, Background
 from .build import BuildReport, ProgressFn, build_index, index_status
-from .embedder import Embedder
+from .embedder import Embedder, EmbedderChoice
 from .embedder_factory import query_embedder
-from .errors import REBUILD, IndexFileError, IndexLockedError, IndexWriteError, ModelError
-from .index_files import load_index
+from .errors import REBUILD, IndexFileError, IndexLockedError, IndexWriteError, ModelError, NotesQAError
+from .index_files import current_build, load_index
 from .lock import wait_for_build
+from .manifest import ModelRecord, read_manifest
 from .model_files import ModelInfo
 from .search import Searcher
 from .settings import Settings
@@ -82,29 +84,69 @@ def open_searcher(
     missing, or refreshing it if the notes changed since it was built (see
     :func:`_refresh` for when the current index answers instead). ``spin``: whether the
     question encoder's threads may spin-wait between questions (only for indexes of up to
-    :data:`SPIN_MAX_CHUNKS` chunks; see ``OnnxEncoder``)."""
-    built = None
-    warnings: tuple[str, ...] = ()
-    if auto_build:
-        status = index_status(settings)
-        if status.state != "fresh":
-            built, warnings = _refresh(
-                settings, status.state, status.reason,
-                embedder=embedder, progress=progress, token_counter=token_counter, model=model,
-            )
-    index = load_index(settings.index_dir)
-    notes: tuple[str, ...] = ()
-    if embedder is None:
-        # Spin-waiting encoder threads answer the next question a little sooner on a small index (bundled
-        # notes: 4.4 vs 4.9 ms), but when the search after each embedding takes longer, a thread spinning
-        # through it takes the core it needs (2 cores, 2026-12-03: SciFact as notes, 13,627 chunks, 28 vs
-        # 16 ms a question; the 100,000-note vault 32 vs 16 ms).
-        spin = spin and len(index.chunks) <= SPIN_MAX_CHUNKS
-        embedder, notes = query_embedder(index.manifest.model, index.manifest.encoder, settings.model_dir,
-                                         settings.cache_dir, spin=spin)
-    elif embedder.dim != index.manifest.model.dim:
-        raise ModelError("the encoder's dimension does not match the index", fix=REBUILD)
+    :data:`SPIN_MAX_CHUNKS` chunks; see ``OnnxEncoder``).
+
+    The question encoder the live build names starts loading at once, in a thread of its own, while
+    the notes are checked and the index is loaded; it is used if the index loaded names the same one.
+    """
+    with Aside() as aside:  # leaving early (an error, Ctrl+C) waits for the encoder's load to end
+        early = _load_encoder_early(aside, settings, spin) if embedder is None else None
+        built = None
+        warnings: tuple[str, ...] = ()
+        if auto_build:
+            status = index_status(settings)
+            if status.state != "fresh":
+                built, warnings = _refresh(
+                    settings, status.state, status.reason,
+                    embedder=embedder, progress=progress, token_counter=token_counter, model=model,
+                )
+        index = load_index(settings.index_dir)
+        notes: tuple[str, ...] = ()
+        if embedder is None:
+            # Spin-waiting encoder threads answer the next question a little sooner on a small index (bundled
+            # notes: 4.4 vs 4.9 ms), but when the search after each embedding takes longer, a thread spinning
+            # through it takes the core it needs (2 cores, 2026-12-03: SciFact as notes, 13,627 chunks, 28 vs
+            # 16 ms a question; the 100,000-note vault 32 vs 16 ms).
+            wanted = _EncoderWanted(index.manifest.model, index.manifest.encoder,
+                                    spin and len(index.chunks) <= SPIN_MAX_CHUNKS)
+            if early is not None and early[0] == wanted:
+                embedder, notes = early[1].result()
+            else:  # no build to read beforehand, or the one loaded names another encoder (it was rebuilt)
+                embedder, notes = wanted.load(settings)
+        elif embedder.dim != index.manifest.model.dim:
+            raise ModelError("the encoder's dimension does not match the index", fix=REBUILD)
     return OpenedSearcher(Searcher(index, embedder, warnings=warnings), built, warnings + notes)
+
+
+@dataclass(frozen=True)
+class _EncoderWanted:
+    """The question encoder an index names, and whether its threads may spin-wait."""
+
+    model: ModelRecord
+    encoder: EmbedderChoice
+    spin: bool
+
+    def load(self, settings: Settings) -> tuple[Embedder, tuple[str, ...]]:
+        return query_embedder(self.model, self.encoder, settings.model_dir, settings.cache_dir, spin=self.spin)
+
+
+def _load_encoder_early(
+    aside: Aside, settings: Settings, spin: bool
+) -> tuple[_EncoderWanted, Background[tuple[Embedder, tuple[str, ...]]]] | None:
+    """Start loading the question encoder the live build's manifest names (None when there is none to read).
+
+    Its file is hashed and onnxruntime's session built (0.3-0.5 s, mostly outside the GIL) while the
+    caller checks the notes (a stat of each) and loads the index.
+    """
+    folder = current_build(settings.index_dir)
+    if folder is None:
+        return None
+    try:
+        manifest = read_manifest(folder)  # kept: the freshness check and the load read it again for free
+    except NotesQAError:
+        return None
+    wanted = _EncoderWanted(manifest.model, manifest.encoder, spin and manifest.counts.chunks <= SPIN_MAX_CHUNKS)
+    return wanted, aside.start(lambda: wanted.load(settings), "load-query-encoder")
 
 
 def open_or_repair(

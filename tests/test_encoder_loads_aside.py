@@ -1,4 +1,5 @@
-"""A build loads its encoder in a thread of its own while it reads the previous build and cuts the notes."""
+"""Encoders load in a thread of their own: a build's while it reads the previous build and cuts the notes,
+the question encoder while ``ask`` checks the notes and loads the index."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ from pathlib import Path
 import pytest
 
 import indexer.build
+import indexer.service
 from indexer.background import Background
 from indexer.build import build_index
-from indexer.embedder import Embedder
+from indexer.embedder import Embedder, EmbedderChoice
 from indexer.embedder_factory import register_backend
 from indexer.errors import ModelError
 from indexer.index_files import current_build, load_index
 from indexer.model_files import ModelInfo
+from indexer.service import open_searcher
 from indexer.settings import Settings
 
 from .fakes import FakeBackend, WordCounter
+from .reliability_support import use_fake_model
 
 #: Only a guard against hanging when the build does not do what is tested; never reached when it does.
 GUARD_SECONDS = 120
@@ -109,3 +113,63 @@ def test_a_build_that_fails_while_the_encoder_loads_waits_for_the_load_to_end(
     with pytest.raises(RuntimeError, match="the chunker failed"):
         build_index(notes_settings, token_counter=WordCounter(), model=fake_model)
     assert not [t for t in threading.enumerate() if t.name == "load-encoder"]  # ended before the error came out
+
+
+class QuestionEncoderWaits(FakeBackend):
+    """A question encoder that is only ready once the notes are being checked."""
+
+    def __init__(self, checking: threading.Event, loading: threading.Event) -> None:
+        super().__init__()
+        self.checking = checking
+        self.loading = loading
+        self.loaded_in: list[str] = []
+
+    def for_index(self, choice: EmbedderChoice, model: ModelInfo, cache_dir: Path, *,
+                  spin: bool) -> tuple[Embedder, tuple[str, ...]]:
+        self.loaded_in.append(threading.current_thread().name)
+        self.loading.set()
+        if not self.checking.wait(GUARD_SECONDS):
+            raise AssertionError("the notes were not checked while the question encoder was loading")
+        return super().for_index(choice, model, cache_dir, spin=spin)
+
+
+def test_ask_loads_the_question_encoder_while_it_checks_the_notes(
+    notes_settings: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_fake_model(monkeypatch.setattr, fake_model)  # questions too: the recorded model resolves to the fake one
+    build_index(notes_settings, token_counter=WordCounter(), model=fake_model)
+    checking, loading = threading.Event(), threading.Event()
+    real_status = indexer.service.index_status
+
+    def index_status(*args: object, **kwargs: object) -> object:
+        checking.set()
+        if not loading.wait(GUARD_SECONDS):
+            raise AssertionError("the question encoder did not start loading while the notes were checked")
+        return real_status(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(indexer.service, "index_status", index_status)
+    backend = QuestionEncoderWaits(checking, loading)
+    register_backend("fake", backend, for_builds=True)
+    opened = open_searcher(notes_settings, model=fake_model, token_counter=WordCounter())
+    assert backend.loaded_in == ["load-query-encoder"]  # once, beside the check: not again after the load
+    assert opened.searcher.search("S3 durability", k=1)
+
+
+def test_ask_that_fails_while_the_question_encoder_loads_waits_for_the_load_to_end(
+    notes_settings: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_fake_model(monkeypatch.setattr, fake_model)  # questions too: the recorded model resolves to the fake one
+    build_index(notes_settings, token_counter=WordCounter(), model=fake_model)
+    checking, loading = threading.Event(), threading.Event()
+
+    def index_status(*args: object, **kwargs: object) -> object:
+        checking.set()
+        if not loading.wait(GUARD_SECONDS):
+            raise AssertionError("the question encoder did not start loading while the notes were checked")
+        raise RuntimeError("the check failed")
+
+    monkeypatch.setattr(indexer.service, "index_status", index_status)
+    register_backend("fake", QuestionEncoderWaits(checking, loading), for_builds=True)
+    with pytest.raises(RuntimeError, match="the check failed"):
+        open_searcher(notes_settings, model=fake_model, token_counter=WordCounter())
+    assert not [t for t in threading.enumerate() if t.name == "load-query-encoder"]
