@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,18 +22,17 @@ from .disk import Disk
 from .embedder_factory import choice_for, embedder_for_build
 from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
 from .fileio import sha256_file
-from .index_files import LINE_INDEX, chunk_to_json, current_build
+from .index_files import LINE_INDEX, LINE_RULES, chunk_to_json, current_build
 from .keyword import KeywordParams, PreviousTerms, build_keyword_index
-from .line_vectors import Sources, line_key, line_sources, pool_all
+from .line_plan import LinePlan
 from .lock import build_lock
 from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, read_manifest, write_manifest
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk, LineText
 from .note_changes import NoteChanges
 from .note_table import write_note_files
-from .reuse import fingerprint, reusable_vectors, text_key
+from .reuse import fingerprint, reusable_vectors
 from .settings import Settings
-from .snippets import is_content_line, table_headers
 from .store_choice import store_record
 from .tokens import HFTokenCounter, TokenCounter
 
@@ -42,8 +41,7 @@ if TYPE_CHECKING:
 
     from .embedder import Embedder
 
-__all__ = ["BuildReport", "IndexStatus", "LineText", "build_index", "index_status",
-           "snippet_lines"]
+__all__ = ["BuildReport", "IndexStatus", "LineText", "build_index", "index_status"]
 
 #: progress(stage, done, total)
 ProgressFn = Callable[[str, int, int], None]
@@ -72,28 +70,6 @@ class IndexStatus:
     reason: str
     hashed: int = 0  # notes read and hashed to know (those whose stat differs from the manifest's)
     warnings: tuple[str, ...] = ()  # files of the corpus not read as notes, and why (as a build warns)
-
-
-def snippet_lines(chunks: list[Chunk], texts: dict[str, list[str]]) -> list[LineText]:
-    """Every content line of the chunks once, with the text to embed for it.
-
-    A line is embedded with its heading path, and a table row with its header row.
-    """
-    seen: set[tuple[str, int]] = set()
-    rows: list[LineText] = []
-    headers = {path: table_headers(lines) for path, lines in texts.items()}
-    for chunk in chunks:
-        lines = texts[chunk.path]
-        for number, _ in chunk.numbered_lines():
-            if (chunk.path, number) in seen or number > len(lines) or not is_content_line(lines[number - 1]):
-                continue
-            seen.add((chunk.path, number))
-            parts = [chunk.heading_path] if chunk.heading else []
-            if number in headers[chunk.path]:
-                parts.append(headers[chunk.path][number])
-            parts.append(lines[number - 1].strip())
-            rows.append(LineText(chunk.path, number, "\n".join(parts)))
-    return rows
 
 
 def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatus:
@@ -169,24 +145,11 @@ def _embed(
     return np.ascontiguousarray(np.stack([cache[k] for k in keys]), dtype=np.float32), len(todo), reused
 
 
-def _line_vectors(chunk_vectors: np.ndarray, own_vectors: np.ndarray, own: list[int], sources: list[Sources]) -> np.ndarray:
-    """Every line's vector: its own (``own`` lists those lines) or pooled from its chunks'."""
-    import numpy as np
-
-    vectors = np.zeros((len(sources), chunk_vectors.shape[1]), dtype=np.float32)
-    if own:
-        vectors[own] = own_vectors
-    pooled = [i for i, held in enumerate(sources) if held]
-    if pooled:
-        vectors[pooled] = pool_all(chunk_vectors, [sources[i] for i in pooled])
-    return vectors
-
-
 def _write_build(
     tmp: Path,
     chunks: list[Chunk],
     chunk_vectors: np.ndarray,
-    line_rows: list[LineText],
+    line_rows: Sequence[tuple[str, int]],
     line_keys: list[str],
     line_vectors: np.ndarray,
     manifest: Manifest,
@@ -195,6 +158,7 @@ def _write_build(
     chunk_keys: list[str],
     known_terms: PreviousTerms | None = None,
     known_lines: Mapping[Chunk, str] | None = None,
+    own_lines: Sequence[bool] = (),
 ) -> None:
     """Write every file of a build into ``tmp``, each flushed to disk (``disk.create``) before it is hashed.
     ``chunk_keys``: each chunk's ``text_key``; ``known_terms``: the previous build's BM25 terms of the chunks
@@ -233,11 +197,13 @@ def _write_build(
         line_store = VectorStore.build(line_vectors.astype(np.float32), line_spec)
         with disk.create(tmp / LINE_INDEX) as sink:
             line_store.write(sink.write)
-    paths = sorted({row.path for row in line_rows})
+    paths = sorted({path for path, _ in line_rows})
     position = {p: i for i, p in enumerate(paths)}
-    rows = [[position[row.path], row.line, key] for row, key in zip(line_rows, line_keys)]
-    disk.write_json(tmp / "lines.json", {"paths": paths, "rows": rows})
-    chunk_lines_of(chunks, [(row.path, row.line) for row in line_rows]).save(tmp, disk)
+    rows = [[position[path], line, key] for (path, line), key in zip(line_rows, line_keys)]
+    # "rules" and "own": what the next build needs to take a note's rows as they are (``line_plan``)
+    disk.write_json(tmp / "lines.json", {"paths": paths, "rows": rows, "rules": LINE_RULES,
+                                         "own": [i for i, own in enumerate(own_lines) if own]})
+    chunk_lines_of(chunks, line_rows).save(tmp, disk)
     build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk, known=known_terms, keep_terms=True)
     if manifest.notes_apart:
         write_note_files(tmp, manifest.notes, disk)
@@ -311,7 +277,7 @@ def build_index(
         if progress:
             progress("chunking", 0, len(corpus.notes))
         chunks: list[Chunk] = []
-        texts: dict[str, list[str]] = {}
+        plan = LinePlan()
         warnings = list(corpus.warnings)
         for done, note in enumerate(corpus.notes, start=1):
             text, cut = cap_lines(note.text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -319,17 +285,17 @@ def build_index(
                 many = f"{cut} lines are" if cut > 1 else "a line is"
                 warnings.append(f"{note.rel}: {many} over {MAX_LINE_CHARS:,} characters; only the first "
                                 f"{MAX_LINE_CHARS:,} of each are indexed")
-            texts[note.rel] = text.split("\n")
             same = reuse.chunks.get((note.rel, note.sha256))  # an unchanged note: its chunks as before
-            chunks.extend(same if same is not None else chunk_document(note.rel, text, counter, settings.chunker))
+            cut_into = same if same is not None else chunk_document(note.rel, text, counter, settings.chunker)
+            # and its line rows as before, when the previous build derived them as this code does
+            kept = reuse.line_rows.get(note.rel) if same is not None else None
+            plan.add_note(note.rel, text.split("\n"), cut_into, len(chunks), kept)
+            chunks.extend(cut_into)
             if progress:
                 progress("chunking", done, len(corpus.notes))
-        lines = snippet_lines(chunks, texts)
-        sources = line_sources(chunks, lines)
-        own = [i for i, pooled in enumerate(sources) if not pooled]  # lines embedded on their own
-        all_texts = [c.embed_text() for c in chunks] + [lines[i].text for i in own]
+        all_texts = [c.embed_text() for c in chunks] + plan.own_texts  # the lines embedded on their own
         # once: the vector cache, BM25's kept terms, Milvus (a reused chunk made its key reading the previous build)
-        all_keys = [c.text_key() for c in chunks] + [text_key(t) for t in all_texts[len(chunks):]]
+        all_keys = [c.text_key() for c in chunks] + [plan.keys[i] for i in plan.own]
         chunk_keys = all_keys[: len(chunks)]
         if embedder is None:
             assert loading is not None
@@ -338,9 +304,10 @@ def build_index(
         if embedder.dim != model.dim:
             raise IndexFileError(f"the encoder gives {embedder.dim}-d vectors but the model says {model.dim}")
         vectors, embedded, reused = _embed(embedder, all_texts, all_keys, cache, progress, model)
+        reused += plan.kept_own  # lines embedded on their own that the previous build had, taken as they were
         chunk_vectors = vectors[: len(chunks)]
-        line_vectors = _line_vectors(chunk_vectors, vectors[len(chunks) :], own, sources)
-        line_keys = [line_key(line, pooled, chunks) for line, pooled in zip(lines, sources)]
+        line_vectors = plan.vectors(chunk_vectors, vectors[len(chunks) :], cache)
+        line_keys = plan.keys
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
         tmp = index_root / f"tmp-{stamp}"
         try:
@@ -350,7 +317,7 @@ def build_index(
             manifest = Manifest(
                 model=ModelRecord.of(model),
                 fingerprint=fp,
-                counts=Counts(files=len(corpus.notes), chunks=len(chunks), lines=len(lines)),
+                counts=Counts(files=len(corpus.notes), chunks=len(chunks), lines=len(plan.rows)),
                 notes={n.rel: _note_record(n, read_from_ns) for n in corpus.notes},
                 files={},  # with the store spec, once the files are written (_write_build)
                 encoder=choice_for(embedder, model, settings.cache_dir),
@@ -364,8 +331,8 @@ def build_index(
                 notes_apart=True,
             )
             known_terms = reuse.terms.for_keys(chunk_keys) if reuse.terms is not None else None
-            _write_build(tmp, chunks, chunk_vectors, lines, line_keys, line_vectors, manifest, keyword, disk,
-                         chunk_keys, known_terms, reuse.lines)
+            _write_build(tmp, chunks, chunk_vectors, plan.rows, line_keys, line_vectors, manifest, keyword, disk,
+                         chunk_keys, known_terms, reuse.lines, plan.own_flags)
             final = swap_in(index_root, tmp, stamp, disk)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -391,7 +358,7 @@ def build_index(
         index_dir=final,
         files=len(corpus.notes),
         chunks=len(chunks),
-        lines=len(lines),
+        lines=len(plan.rows),
         embedded=embedded,
         reused=reused,
         seconds=time.perf_counter() - started,

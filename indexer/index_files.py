@@ -82,6 +82,22 @@ class LineRow:
     key: str  # hash of the embedded text, to reuse the vector
 
 
+#: Bump when how a note's line rows, keys or vectors are derived changes (``line_plan.snippet_lines``,
+#: ``line_vectors.line_sources``, ``line_key``, ``pool``): a build takes a note's rows from a previous
+#: build only if that build recorded the same rules in ``lines.json`` (older builds record none).
+LINE_RULES = 1
+
+
+@dataclass(frozen=True)
+class KeptLine:
+    """A row of a previous build's ``lines.json``, and whether its line was embedded on its own."""
+
+    path: str
+    line: int
+    key: str
+    own: bool
+
+
 class LineRows(Sequence[LineRow]):
     """The rows of ``lines.json`` (which note line each line vector is), read when first used."""
 
@@ -197,13 +213,37 @@ def read_chunk_lines(folder: Path) -> tuple[tuple[Chunk, ...], tuple[str, ...]]:
 
 
 def read_line_rows(folder: Path) -> tuple[LineRow, ...]:
+    return _read_lines(folder)[0]
+
+
+def read_kept_lines(folder: Path) -> tuple[tuple[LineRow, ...], tuple[KeptLine, ...] | None]:
+    """``lines.json``'s rows, and the same with each one's own-or-pooled flag when that build derived them
+    under :data:`LINE_RULES` (else None: a build then derives every note's rows again)."""
+    rows, payload = _read_lines(folder)
+    own = payload.get("own")
+    if payload.get("rules") != LINE_RULES or not isinstance(own, list):
+        return rows, None
+    flags = [False] * len(rows)
+    try:
+        for row in own:
+            if not isinstance(row, int) or row < 0:
+                raise IndexError(row)
+            flags[row] = True
+    except IndexError as exc:
+        raise IndexFileError(f"lines.json in {folder} is invalid", fix=REBUILD) from exc
+    return rows, tuple(KeptLine(r.path, r.line, r.key, flag) for r, flag in zip(rows, flags))
+
+
+def _read_lines(folder: Path) -> tuple[tuple[LineRow, ...], dict[str, Any]]:
     try:
         payload = json.loads(read_text(folder / "lines.json", MAX_JSON_BYTES))
         paths = payload["paths"]
         rows = tuple(LineRow(paths[p], int(n), str(k)) for p, n, k in payload["rows"])
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise IndexFileError(f"lines.json in {folder} is invalid", fix=REBUILD) from exc
-    return rows
+    if not isinstance(payload, dict):
+        raise IndexFileError(f"lines.json in {folder} is invalid", fix=REBUILD)
+    return rows, payload
 
 
 def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from .reuse import text_key
+from .text_keys import text_key
 
 if TYPE_CHECKING:
     import numpy as np

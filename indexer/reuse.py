@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import IndexFileError, NotesQAError
-from .index_files import read_chunk_lines, read_line_rows, verify_files
+from .index_files import KeptLine, read_chunk_lines, read_kept_lines, verify_files
 from .keyword import KeywordParams, KnownTerms, TermsByKey
 from .manifest import FORMAT_VERSION, Manifest, read_manifest
 from .settings import ChunkerSettings
@@ -58,6 +58,9 @@ class Reusable:
     #: The previous build's ``chunks.jsonl`` line of each of its chunks: an equal chunk is written as that line
     #: (a chunk's line is a function of the chunk alone, its id included, so this saves only the encoding).
     lines: Mapping[Chunk, str] = field(default_factory=dict)
+    #: The previous build's line rows of each note, by path, when it derived them under this code's rules
+    #: (``index_files.LINE_RULES``): a note whose chunks are reused gets the same rows (``line_plan``).
+    line_rows: Mapping[str, tuple[KeptLine, ...]] = field(default_factory=dict)
 
 
 def reusable_vectors(
@@ -97,7 +100,7 @@ def _compatible(folder: Path | None, fp: str, precision: str, manifest: Manifest
             keys = [c.text_key() for c in chunks]
             milvus = MilvusIndex(connect(manifest.vector_db.uri), manifest.vector_db.chunks, keys, manifest.model.dim)
             vectors = milvus.fetch(np.arange(len(chunks), dtype=np.int64))
-        rows = read_line_rows(folder)
+        rows, kept = read_kept_lines(folder)
         line_vectors = np.load(folder / "lines.npy", allow_pickle=False)
         if len(vectors) != len(chunks) or len(line_vectors) != len(rows):
             return Reusable({}, "the previous index is inconsistent: full rebuild")
@@ -113,7 +116,11 @@ def _compatible(folder: Path | None, fp: str, precision: str, manifest: Manifest
         by_path[chunk.path].append(chunk)
     by_note = {(path, manifest.notes[path].sha256): tuple(held) for path, held in by_path.items()
                if path in manifest.notes}
-    return Reusable(cache, "incremental", by_note, _known_terms(folder, chunk_keys), dict(zip(chunks, chunk_lines)))
+    line_rows: dict[str, list[KeptLine]] = defaultdict(list)
+    for row in kept or ():
+        line_rows[row.path].append(row)
+    return Reusable(cache, "incremental", by_note, _known_terms(folder, chunk_keys), dict(zip(chunks, chunk_lines)),
+                    {path: tuple(held) for path, held in line_rows.items()})
 
 
 def _known_terms(folder: Path, chunk_keys: list[str]) -> TermsByKey | None:
