@@ -68,6 +68,9 @@ def main() -> None:
         "load_average_before_after": [load_before, os.getloadavg()],
         "results": {c: spread(v) for c, v in seconds.items()},
     }
+    if len(codes) == 2:  # the machine's speed drifts within a run: each round's two times, compared
+        first, last = (seconds[str(c)] for c in codes)
+        report["last_over_first_per_round"] = spread([b / a for a, b in zip(first, last)])
     publish(report, args.out)
 
 

@@ -46,18 +46,18 @@ def table_headers(lines: Sequence[str]) -> dict[int, str]:
     return {row + 1: lines[header].strip() for row, header in table_header_rows(lines).items()}
 
 
-#: Each word's stem, remembered: snippets stem every word of the lines they score, and words repeat
-#: (SciFact's long lines: 0.23 -> 0.11 ms a line); the stems are shared strings, not copies.
-_word_stem = lru_cache(maxsize=50_000)(stem)
-
-
 @lru_cache(maxsize=100_000)
 def _line_stems(line: str) -> frozenset[str]:
-    return frozenset(map(_word_stem, SPAN_WORD.findall(line)))  # the pattern has no groups: whole words
+    return frozenset(stem for _, _, stem in _word_stems(line))
 
 
 def query_stems(query: str) -> set[str]:
     return {stem(w) for w in SPAN_WORD.findall(query) if w.lower() not in STOPWORDS}
+
+
+@lru_cache(maxsize=100_000)
+def _word_stems(line: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple((m.start(), m.end(), stem(m.group(0))) for m in SPAN_WORD.finditer(line))
 
 
 def highlight_spans(text: str, stems: set[str]) -> tuple[Span, ...]:
@@ -67,20 +67,9 @@ def highlight_spans(text: str, stems: set[str]) -> tuple[Span, ...]:
     spans: list[Span] = []
     offset = 0
     for line in text.split("\n"):
-        if stems & _line_stems(line):  # most lines share no stem with the question: no word to look at
-            spans.extend(Span(offset + m.start(), offset + m.end()) for m in SPAN_WORD.finditer(line)
-                         if _word_stem(m.group()) in stems)
+        spans.extend(Span(offset + a, offset + b) for a, b, stem in _word_stems(line) if stem in stems)
         offset += len(line) + 1
     return tuple(spans)
-
-
-def _first_span(text: str, stems: set[str]) -> Span | None:
-    """The first word of ``text`` whose stem is a query stem (what :func:`_clip` centres on)."""
-    if stems and stems & _line_stems(text):
-        for m in SPAN_WORD.finditer(text):
-            if _word_stem(m.group()) in stems:
-                return Span(m.start(), m.end())
-    return None
 
 
 def lexical_overlap(line: str, stems: set[str]) -> float:
@@ -104,7 +93,7 @@ class SnippetParams:
     margin: float = 1.0
 
 
-def _clip(text: str, first: Span | None, limit: int) -> str:
+def _clip(text: str, spans: tuple[Span, ...], limit: int) -> str:
     """Cut one over-long line to at most ``limit`` characters around its first query term.
 
     Cuts fall between words ("top 1…" never stands for "top 100"); only a
@@ -112,7 +101,7 @@ def _clip(text: str, first: Span | None, limit: int) -> str:
     """
     if len(text) <= limit:
         return text
-    centre = first.start if first is not None else 0
+    centre = spans[0].start if spans else 0
     start = max(0, min(centre - limit // 3, len(text) - (limit - 2)))
     end = start + limit - 2
     if start > 0 and not text[start - 1].isspace():  # move forward to the next word start
@@ -189,7 +178,7 @@ def answer_snippet(
     if not scored and exclude:
         return None
     if not scored:
-        text = _clip(chunk.text, _first_span(chunk.text, stems), params.max_chars)
+        text = _clip(chunk.text, highlight_spans(chunk.text, stems), params.max_chars)
         snippet = Snippet(text, chunk.start_line, chunk.start_line, highlight_spans(text, stems), (chunk.start_line,))
         return AnsweredSnippet(snippet, chunk.start_line, None)
     ranked = sorted(scored, key=lambda item: (-item[1], item[0]))
@@ -212,7 +201,7 @@ def answer_snippet(
     lines = {p: numbered[p][1].strip() for p in chosen}
     if len(chosen) == 1 and len(lines[chosen[0]]) > params.max_chars:  # one line longer than a snippet
         line = lines[chosen[0]]
-        lines[chosen[0]] = _clip(line, _first_span(line, stems), params.max_chars)
+        lines[chosen[0]] = _clip(line, highlight_spans(line, stems), params.max_chars)
     headers = table_header_rows([text for _, text in numbered])
     for position in list(lines):
         header = headers.get(position)

@@ -18,7 +18,7 @@ LONG = ("DynamoDB keeps the top 100 most recent results of a scan only when the 
 @pytest.mark.parametrize("limit", range(12, len(LONG), 7))
 def test_clip_never_cuts_inside_a_word(limit: int) -> None:
     for centre in (0, 30, 60, len(LONG) - 10):
-        clipped = _clip(LONG, Span(centre, centre + 3), limit)
+        clipped = _clip(LONG, (Span(centre, centre + 3),), limit)
         assert len(clipped) <= limit
         inner = clipped.strip("…")
         assert f" {inner} " in f" {LONG} ", clipped  # whole words only, from a word start to a word end
@@ -27,13 +27,13 @@ def test_clip_never_cuts_inside_a_word(limit: int) -> None:
 
 
 def test_clip_keeps_top_100_whole() -> None:
-    clipped = _clip(LONG, Span(17, 20), 40)
+    clipped = _clip(LONG, (Span(17, 20),), 40)
     assert "top 100" in clipped and "top 1…" not in clipped
 
 
 def test_clip_cuts_a_single_overlong_word() -> None:
     url = "https://example.com/" + "x" * 100
-    assert len(_clip(url, None, 30)) <= 30
+    assert len(_clip(url, (), 30)) <= 30
 
 
 def chunk_of(lines: list[str], start: int = 1) -> Chunk:
