@@ -4,7 +4,10 @@ the question encoder while ``ask`` checks the notes and loads the index."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,45 +26,70 @@ from indexer.settings import Settings
 from .fakes import FakeBackend, WordCounter
 from .reliability_support import use_fake_model
 
-#: Only a guard against hanging when the build does not do what is tested; never reached when it does.
+#: Only a guard against hanging when the code does not do what is tested; never reached when it does.
 GUARD_SECONDS = 120
 
 
-class WaitsForTheChunker(FakeBackend):
-    """An encoder that is only ready once the build has started cutting notes, and says it stood in."""
+@dataclass
+class Meeting:
+    """The main thread's work and an encoder's load, each going on only once the other has started:
+    getting through proves they ran side by side (run one after the other, the first waits in vain)."""
 
-    def __init__(self, cutting: threading.Event, loading: threading.Event) -> None:
+    work: threading.Event = field(default_factory=threading.Event)
+    load: threading.Event = field(default_factory=threading.Event)
+
+    def at_work(self) -> None:
+        self.work.set()
+        if not self.load.wait(GUARD_SECONDS):
+            raise AssertionError("the encoder did not start loading while the work ran")
+
+    def at_load(self) -> None:
+        self.load.set()
+        if not self.work.wait(GUARD_SECONDS):
+            raise AssertionError("the work did not run while the encoder was loading")
+
+    def before(self, real: Callable[..., Any] | None = None, error: Exception | None = None) -> Callable[..., Any]:
+        """``real`` (or raising ``error``) once the encoder's load has started."""
+
+        def stand_in(*args: Any, **kwargs: Any) -> Any:
+            self.at_work()
+            if error is not None:
+                raise error
+            assert real is not None
+            return real(*args, **kwargs)
+
+        return stand_in
+
+
+class LoadsBesideTheWork(FakeBackend):
+    """Encoders (for builds and for questions) ready only once the work they should overlap has started."""
+
+    def __init__(self, meeting: Meeting) -> None:
         super().__init__()
-        self.cutting = cutting
-        self.loading = loading
+        self.meeting = meeting
         self.loaded_in: list[str] = []
 
     def for_build(self, model: ModelInfo, cache_dir: Path, precision: str, notes: list[str]) -> Embedder:
         self.loaded_in.append(threading.current_thread().name)
-        self.loading.set()
-        if not self.cutting.wait(GUARD_SECONDS):
-            raise AssertionError("the build did not cut any note while its encoder was loading")
+        self.meeting.at_load()
         notes.append("a slower stand-in encodes this build")
         return super().for_build(model, cache_dir, precision, notes)
+
+    def for_index(self, choice: EmbedderChoice, model: ModelInfo, cache_dir: Path, *,
+                  spin: bool) -> tuple[Embedder, tuple[str, ...]]:
+        self.loaded_in.append(threading.current_thread().name)
+        self.meeting.at_load()
+        return super().for_index(choice, model, cache_dir, spin=spin)
 
 
 def test_the_encoder_loads_while_the_notes_are_cut(
     notes_settings: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cutting, loading = threading.Event(), threading.Event()
-    real_chunk = indexer.build.chunk_document
-
-    def chunk_document(*args: object, **kwargs: object) -> object:
-        cutting.set()
-        if not loading.wait(GUARD_SECONDS):
-            raise AssertionError("the encoder did not start loading while the notes were cut")
-        return real_chunk(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(indexer.build, "chunk_document", chunk_document)
-    backend = WaitsForTheChunker(cutting, loading)
+    meeting = Meeting()
+    monkeypatch.setattr(indexer.build, "chunk_document", meeting.before(indexer.build.chunk_document))
+    backend = LoadsBesideTheWork(meeting)
     register_backend("fake", backend, for_builds=True)
     report = build_index(notes_settings, token_counter=WordCounter(), model=fake_model)
-    # Each side waits for the other to have started: only a load beside the cutting gets through.
     assert backend.loaded_in == ["load-encoder"] and backend.built == 1
     assert "a slower stand-in encodes this build" in report.warnings  # what the encoder said reaches the report
     assert report.embedded > 0 and len(load_index(notes_settings.index_dir).chunks) == report.chunks
@@ -100,37 +128,12 @@ def test_background_hands_back_the_value_or_the_error_in_the_callers_thread() ->
 def test_a_build_that_fails_while_the_encoder_loads_waits_for_the_load_to_end(
     notes_settings: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cutting, loading = threading.Event(), threading.Event()
-
-    def chunk_document(*args: object, **kwargs: object) -> object:
-        cutting.set()
-        if not loading.wait(GUARD_SECONDS):
-            raise AssertionError("the encoder did not start loading while the notes were cut")
-        raise RuntimeError("the chunker failed")
-
-    monkeypatch.setattr(indexer.build, "chunk_document", chunk_document)
-    register_backend("fake", WaitsForTheChunker(cutting, loading), for_builds=True)
+    meeting = Meeting()
+    monkeypatch.setattr(indexer.build, "chunk_document", meeting.before(error=RuntimeError("the chunker failed")))
+    register_backend("fake", LoadsBesideTheWork(meeting), for_builds=True)
     with pytest.raises(RuntimeError, match="the chunker failed"):
         build_index(notes_settings, token_counter=WordCounter(), model=fake_model)
     assert not [t for t in threading.enumerate() if t.name == "load-encoder"]  # ended before the error came out
-
-
-class QuestionEncoderWaits(FakeBackend):
-    """A question encoder that is only ready once the notes are being checked."""
-
-    def __init__(self, checking: threading.Event, loading: threading.Event) -> None:
-        super().__init__()
-        self.checking = checking
-        self.loading = loading
-        self.loaded_in: list[str] = []
-
-    def for_index(self, choice: EmbedderChoice, model: ModelInfo, cache_dir: Path, *,
-                  spin: bool) -> tuple[Embedder, tuple[str, ...]]:
-        self.loaded_in.append(threading.current_thread().name)
-        self.loading.set()
-        if not self.checking.wait(GUARD_SECONDS):
-            raise AssertionError("the notes were not checked while the question encoder was loading")
-        return super().for_index(choice, model, cache_dir, spin=spin)
 
 
 def test_ask_loads_the_question_encoder_while_it_checks_the_notes(
@@ -138,17 +141,9 @@ def test_ask_loads_the_question_encoder_while_it_checks_the_notes(
 ) -> None:
     use_fake_model(monkeypatch.setattr, fake_model)  # questions too: the recorded model resolves to the fake one
     build_index(notes_settings, token_counter=WordCounter(), model=fake_model)
-    checking, loading = threading.Event(), threading.Event()
-    real_status = indexer.service.index_status
-
-    def index_status(*args: object, **kwargs: object) -> object:
-        checking.set()
-        if not loading.wait(GUARD_SECONDS):
-            raise AssertionError("the question encoder did not start loading while the notes were checked")
-        return real_status(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(indexer.service, "index_status", index_status)
-    backend = QuestionEncoderWaits(checking, loading)
+    meeting = Meeting()
+    monkeypatch.setattr(indexer.service, "index_status", meeting.before(indexer.service.index_status))
+    backend = LoadsBesideTheWork(meeting)
     register_backend("fake", backend, for_builds=True)
     opened = open_searcher(notes_settings, model=fake_model, token_counter=WordCounter())
     assert backend.loaded_in == ["load-query-encoder"]  # once, beside the check: not again after the load
@@ -158,18 +153,11 @@ def test_ask_loads_the_question_encoder_while_it_checks_the_notes(
 def test_ask_that_fails_while_the_question_encoder_loads_waits_for_the_load_to_end(
     notes_settings: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_fake_model(monkeypatch.setattr, fake_model)  # questions too: the recorded model resolves to the fake one
+    use_fake_model(monkeypatch.setattr, fake_model)
     build_index(notes_settings, token_counter=WordCounter(), model=fake_model)
-    checking, loading = threading.Event(), threading.Event()
-
-    def index_status(*args: object, **kwargs: object) -> object:
-        checking.set()
-        if not loading.wait(GUARD_SECONDS):
-            raise AssertionError("the question encoder did not start loading while the notes were checked")
-        raise RuntimeError("the check failed")
-
-    monkeypatch.setattr(indexer.service, "index_status", index_status)
-    register_backend("fake", QuestionEncoderWaits(checking, loading), for_builds=True)
+    meeting = Meeting()
+    monkeypatch.setattr(indexer.service, "index_status", meeting.before(error=RuntimeError("the check failed")))
+    register_backend("fake", LoadsBesideTheWork(meeting), for_builds=True)
     with pytest.raises(RuntimeError, match="the check failed"):
         open_searcher(notes_settings, model=fake_model, token_counter=WordCounter())
     assert not [t for t in threading.enumerate() if t.name == "load-query-encoder"]
