@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .background import Aside
 from .build_folders import clean_builds, swap_in
 from .chunk_lines import chunk_lines_of
 from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
@@ -253,7 +252,11 @@ def build_index(
         settings = replace(settings, chunker=replace(settings.chunker, max_tokens=model.max_tokens,
                                                      target_tokens=min(settings.chunker.target_tokens, model.max_tokens)))
     counter = token_counter or HFTokenCounter(model.tokenizer_json)
-    with build_lock(index_root, wait_seconds=wait_seconds), Aside() as aside:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # ``aside`` loads the encoder; leaving the block waits for it, so a failed or interrupted build never
+    # exits with onnxruntime mid-load.
+    with build_lock(index_root, wait_seconds=wait_seconds), ThreadPoolExecutor(1, "load-encoder") as aside:
         clean_builds(index_root, keep=set())
         previous = current_build(index_root)
         # The encoder: the one given, else the one asked for, else the previous build's.
@@ -269,9 +272,8 @@ def build_index(
         encoder_notes: list[str] = []  # a slower stand-in for the encoder, said after the chunker's warnings
         # The encoder loads (its file hashed, onnxruntime's session built: 0.3-0.4 s, outside the GIL) while
         # the previous build is read and the notes are cut.
-        # Leaving the block waits for it: a failed or interrupted build never exits with onnxruntime mid-load.
-        loading = None if embedder is not None else aside.start(
-            lambda: embedder_for_build(model, settings.cache_dir, encoder, notes=encoder_notes), "load-encoder")
+        loading = None if embedder is not None else aside.submit(
+            embedder_for_build, model, settings.cache_dir, encoder, notes=encoder_notes)
         reuse = reusable_vectors(previous, fp, encoder, full=full, manifest=old)
         cache, reason = reuse.vectors, reuse.reason
         if progress:

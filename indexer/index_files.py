@@ -83,7 +83,7 @@ class LineRow:
 
 
 #: Bump when how a note's line rows, keys or vectors are derived changes (``line_plan.snippet_lines``,
-#: ``line_vectors.line_sources``, ``line_key``, ``pool``): a build takes a note's rows from a previous
+#: ``line_vectors.line_sources``, ``line_key``, ``pool_all``): a build takes a note's rows from a previous
 #: build only if that build recorded the same rules in ``lines.json`` (older builds record none).
 LINE_RULES = 1
 
@@ -241,9 +241,7 @@ def _read_lines(folder: Path) -> tuple[tuple[LineRow, ...], dict[str, Any]]:
         rows = tuple(LineRow(paths[p], int(n), str(k)) for p, n, k in payload["rows"])
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise IndexFileError(f"lines.json in {folder} is invalid", fix=REBUILD) from exc
-    if not isinstance(payload, dict):
-        raise IndexFileError(f"lines.json in {folder} is invalid", fix=REBUILD)
-    return rows, payload
+    return rows, payload  # a dict: anything else fails at payload["paths"]
 
 
 def load_index(index_root: Path, *, mmap: bool = True) -> LoadedIndex:

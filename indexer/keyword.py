@@ -153,7 +153,7 @@ class KnownTerms:
 
 
 class TermsByKey:
-    """A previous build's kept terms, found by a text's key (``reuse.text_key``; that build's keys in order)."""
+    """A previous build's kept terms, found by a text's key (``text_keys.text_key``; that build's keys in order)."""
 
     def __init__(self, known: KnownTerms, keys: Sequence[str]) -> None:
         self._known = known

@@ -66,9 +66,10 @@ class LinePlan:
                 self._row((kept.path, kept.line), kept.key, kept.own)
                 self.kept.append(len(self.rows) - 1)
             return
+        chunks = list(chunks)
         derived = snippet_lines(chunks, {path: lines})
-        for row, held in zip(derived, line_sources(list(chunks), derived)):
-            self._row((row.path, row.line), line_key(row, held, list(chunks)), not held)
+        for row, held in zip(derived, line_sources(chunks, derived)):
+            self._row((row.path, row.line), line_key(row, held, chunks), not held)
             if held:
                 self.pooled.append(len(self.rows) - 1)
                 self.sources.append(tuple((first_chunk + index, chars) for index, chars in held))

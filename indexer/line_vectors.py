@@ -60,14 +60,9 @@ def line_key(row: LineText, sources: Sources, chunks: list[Chunk]) -> str:
     return text_key("\x1f".join(parts))
 
 
-def pool(chunk_vectors: np.ndarray, sources: Sources) -> np.ndarray:
-    """The unit-length, character-weighted mean of the vectors of the chunks in ``sources``."""
-    unit: np.ndarray = pool_all(chunk_vectors, [sources])[0]
-    return unit
-
-
 def pool_all(chunk_vectors: np.ndarray, sources: list[Sources]) -> np.ndarray:
-    """:func:`pool` of every entry of ``sources`` at once (each non-empty): one float32 row each.
+    """For each entry of ``sources`` (each non-empty), the unit-length, character-weighted mean of the
+    vectors of its chunks: one float32 row each.
 
     Lines pooled from the same number of chunks are summed together, chunk by chunk in the order
     listed, in float64: the same numbers as one line at a time, 3x faster than one small numpy

@@ -1,7 +1,7 @@
 """Vectors in a Milvus collection behind the :class:`~indexer.vector_index.VectorIndex` protocol.
 
 A collection holds one row per distinct embedded text: the primary key ``pk`` is
-the text's :func:`~indexer.reuse.text_key` and ``vector`` its L2-normalised
+the text's :func:`~indexer.text_keys.text_key` and ``vector`` its L2-normalised
 float32 vector, searched by inner product (``IP`` on a ``FLAT`` index: the
 scores are FAISS's cosines). Within one build fingerprint a key always names the
 same vector, so a build only inserts the keys it lacks and, once the new build

@@ -21,7 +21,6 @@ from .index_files import KeptLine, read_chunk_lines, read_kept_lines, verify_fil
 from .keyword import KeywordParams, KnownTerms, TermsByKey
 from .manifest import FORMAT_VERSION, Manifest, read_manifest
 from .settings import ChunkerSettings
-from .text_keys import text_key as text_key  # where the rest of the code imports it from
 
 if TYPE_CHECKING:
     import numpy as np

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from .background import Aside, Background
 from .build import BuildReport, ProgressFn, build_index, index_status
 from .embedder import Embedder, EmbedderChoice
 from .embedder_factory import query_embedder
@@ -22,6 +21,9 @@ from .manifest import ModelRecord, read_manifest
 from .model_files import ModelInfo
 from .search import Searcher
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 #: The question encoder's threads may spin-wait between questions only for an index of up to this many chunks.
 SPIN_MAX_CHUNKS: Final = 2_000
@@ -89,7 +91,10 @@ def open_searcher(
     The question encoder the live build names starts loading at once, in a thread of its own, while
     the notes are checked and the index is loaded; it is used if the index loaded names the same one.
     """
-    with Aside() as aside:  # leaving early (an error, Ctrl+C) waits for the encoder's load to end
+    from concurrent.futures import ThreadPoolExecutor
+
+    # leaving early (an error, Ctrl+C) waits for the encoder's load to end
+    with ThreadPoolExecutor(1, "load-query-encoder") as aside:
         early = _load_encoder_early(aside, settings, spin) if embedder is None else None
         built = None
         warnings: tuple[str, ...] = ()
@@ -131,8 +136,8 @@ class _EncoderWanted:
 
 
 def _load_encoder_early(
-    aside: Aside, settings: Settings, spin: bool
-) -> tuple[_EncoderWanted, Background[tuple[Embedder, tuple[str, ...]]]] | None:
+    aside: Executor, settings: Settings, spin: bool
+) -> tuple[_EncoderWanted, Future[tuple[Embedder, tuple[str, ...]]]] | None:
     """Start loading the question encoder the live build's manifest names (None when there is none to read).
 
     Its file is hashed and onnxruntime's session built (0.3-0.5 s, mostly outside the GIL) while the
@@ -146,7 +151,7 @@ def _load_encoder_early(
     except NotesQAError:
         return None
     wanted = _EncoderWanted(manifest.model, manifest.encoder, spin and manifest.counts.chunks <= SPIN_MAX_CHUNKS)
-    return wanted, aside.start(lambda: wanted.load(settings), "load-query-encoder")
+    return wanted, aside.submit(wanted.load, settings)
 
 
 def open_or_repair(

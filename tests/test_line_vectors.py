@@ -8,10 +8,10 @@ import numpy as np
 
 from indexer.build import build_index
 from indexer.index_files import load_index, read_line_rows
-from indexer.line_vectors import line_key, line_sources, pool, pool_all
+from indexer.line_vectors import line_key, line_sources, pool_all
 from indexer.model_files import ModelInfo
 from indexer.models import Chunk, LineText
-from indexer.reuse import text_key
+from indexer.text_keys import text_key
 
 from .conftest import small_settings
 from .fakes import FakeEmbedder, WordCounter
@@ -41,7 +41,7 @@ def test_a_line_cut_over_chunks_is_pooled_from_all_of_them_and_short_lines_are_n
 
 def test_pool_is_the_weighted_unit_mean_and_keys_never_collide_with_embedded_lines() -> None:
     vectors = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
-    pooled = pool(vectors, ((0, 3), (1, 1)))
+    pooled = pool_all(vectors, [((0, 3), (1, 1))])[0]
     assert np.allclose(pooled, np.array([3.0, 1.0]) / np.linalg.norm([3.0, 1.0]))
     assert pooled.dtype == np.float32
     chunks = [chunk(0, "x", (1,)), chunk(1, "y", (1,))]
@@ -71,7 +71,7 @@ def test_a_build_pools_long_lines_embeds_short_ones_and_stays_exact_incrementall
     assert len(holders) >= 2  # the long line really is cut over chunks
     chunk_vectors = index.store.vectors()
     weights = [sum(len(t) for n, t in index.chunks[i].numbered_lines() if n == 3) for i in holders]
-    expected = pool(chunk_vectors, tuple(zip(holders, weights)))
+    expected = pool_all(chunk_vectors, [tuple(zip(holders, weights))])[0]
     assert np.allclose(index.line_vectors[long_row], expected, atol=1e-6)
     assert not any(text.endswith(LONG) for text in first.seen)  # never embedded on its own
     short = next(i for i, r in enumerate(rows) if (r.path, r.line) == ("a.md", 7))
@@ -97,7 +97,7 @@ def test_pool_all_gives_each_line_what_pooling_it_alone_gives() -> None:
         weights = np.array([chars for _, chars in held], dtype=np.float64)
         mean = (vectors[[i for i, _ in held]].astype(np.float64) * weights[:, None]).sum(axis=0)
         assert np.allclose(row, (mean / np.linalg.norm(mean)).astype(np.float32), rtol=1e-6, atol=1e-7)
-    assert np.array_equal(pool(vectors, sources[7]), together[7])
+    assert np.array_equal(pool_all(vectors, [sources[7]])[0], together[7])  # alone or among others: the same
     assert pool_all(vectors, []).shape == (0, 16)
     zero = np.zeros((1, 16), dtype=np.float32)
     assert not pool_all(zero, [((0, 2),)]).any()  # a zero vector stays zero instead of dividing by 0

@@ -19,10 +19,10 @@ import indexer.search as search_module
 from indexer.errors import IndexFileError, IndexWriteError, NotesQAError, UsageError
 from indexer.index_files import current_build, load_index
 from indexer.model_files import ModelInfo
-from indexer.reuse import text_key
 from indexer.search import Searcher
 from indexer.settings import Settings
 from indexer.store_choice import collection_names, normalise_store_uri
+from indexer.text_keys import text_key
 from indexer.vector_index import VectorIndex
 
 from . import test_vector_index as contract

@@ -8,8 +8,9 @@ from indexer.build import build_index
 from indexer.index_files import chunk_to_json, current_build, load_index
 from indexer.model_files import ModelInfo
 from indexer.models import Chunk
-from indexer.reuse import reusable_vectors, text_key
+from indexer.reuse import reusable_vectors
 from indexer.settings import Settings
+from indexer.text_keys import text_key
 
 from .fakes import FakeEmbedder, WordCounter
 
