@@ -88,12 +88,12 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatu
             skip=(settings.index_dir,),
             follow_links=settings.follow_links,
         )
-        hashes, hashed, warnings = now.hashes, now.hashed, now.warnings
+        hashed, warnings = now.hashed, now.warnings
+        # the same notes, each with its recorded hash: nothing changed (no per-note comparison)
+        diff = NoteChanges() if now.unchanged else manifest.notes_diff(now.hashes)
     else:
-        hashes, hashed, warnings = corpus.hashes(), len(corpus.notes), corpus.warnings
-    # Every hash is the recorded one and no note came or went: nothing changed (no per-note comparison).
-    same = hashed == 0 and len(hashes) == len(manifest.notes) and set(hashes) == set(manifest.notes)
-    diff = NoteChanges() if same else manifest.notes_diff(hashes)
+        hashed, warnings = len(corpus.notes), corpus.warnings
+        diff = manifest.notes_diff(corpus.hashes())
     if diff:
         parts = [f"{len(x)} {what}" for x, what in ((diff.modified, "changed"), (diff.added, "new"),
                                                     (diff.deleted, "removed")) if x]

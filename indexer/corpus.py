@@ -14,13 +14,14 @@ import hashlib
 import operator
 import os
 import stat
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .errors import CorpusError
 from .manifest import NoteRecord, NoteStat
-from .note_table import unchanged_hash_of
+from .note_table import NoteArrays, unchanged_hash_of
 
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -287,12 +288,20 @@ def read_corpus(
 
 @dataclass(frozen=True)
 class CorpusHashes:
-    """Every readable note's sha256 now (``hashes``), how many of them had to be read to know it, and the
-    warnings of the files that were not read as notes (as a build gives them)."""
+    """What a freshness check found: every readable note's sha256 now (``hashes``, made when first
+    asked for), how many notes had to be read to know it, the warnings of the files that were not
+    read as notes (as a build gives them), and whether the notes are exactly the recorded ones."""
 
-    hashes: dict[str, str]
     hashed: int
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...]
+    #: the same notes as the records checked against, each with its recorded sha256: nothing to compare
+    unchanged: bool
+    _hashes: Callable[[], dict[str, str]] = field(repr=False, compare=False)
+
+    @cached_property
+    def hashes(self) -> dict[str, str]:
+        """path -> sha256 now of every readable note."""
+        return self._hashes()
 
 
 def corpus_hashes(
@@ -309,26 +318,74 @@ def corpus_hashes(
     equals the recorded one keeps the recorded hash. The others (new, changed,
     touched, or recorded without a stat) are read and hashed as a build reads
     them. A ``CorpusError`` when there is no readable note, as from ``read_corpus``.
+
+    When ``known`` is a build's note table and the walk finds its notes in its order (nothing added,
+    removed or renamed), every stat is compared with the table's at once (:meth:`NoteArrays.same_stats`):
+    a 100,000-note vault's check does no per-note lookup, and makes no path -> hash dict unless asked.
     """
     warnings: list[str] = []
+    found = _note_paths(root, skip, follow_links, warnings)
+    read: dict[str, str] = {}  # the notes read now: path -> sha256
+
+    def read_note(rel: str, path: str) -> None:
+        note = _note_file(rel, Path(path), max_file_bytes, warnings)
+        if note is not None:
+            read[rel] = note.sha256
+
+    rels = [rel for rel, _, _ in found]
+    table = known if isinstance(known, NoteArrays) else None
+    same = None if table is None else table.same_stats(rels, _stat_rows(found, max_file_bytes))
+    if table is not None and same is not None:  # the recorded notes in their order: only those whose stat differs are read
+        for row in (~same).nonzero()[0].tolist():
+            rel, path, _ = found[row]
+            read_note(rel, path)
+        if not read and not same.any():
+            raise _no_notes(root, warnings)
+        recorded = table.sha256_of
+        unchanged = len(read) == int((~same).sum()) and all(read[rel] == recorded(rel) for rel in read)
+
+        def every_hash() -> dict[str, str]:
+            return {rel: recorded(rel) if kept else read[rel]
+                    for rel, kept in zip(rels, same.tolist(), strict=True) if kept or rel in read}
+
+        return CorpusHashes(len(same) - int(same.sum()), tuple(warnings), unchanged, every_hash)
     hashes: dict[str, str] = {}
     hashed = 0
-    unchanged = unchanged_hash_of(known)  # chosen once: this runs for every note
-    for rel, path, info in _note_paths(root, skip, follow_links, warnings):
+    unchanged_hash = unchanged_hash_of(known)  # chosen once: this runs for every note
+    for rel, path, info in found:
         if info is None and rel in known:  # a link: the file it leads to
             try:
                 info = os.stat(path)
             except OSError:
                 info = None
         if info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= max_file_bytes:
-            recorded = unchanged(rel, info)
-            if recorded is not None:
-                hashes[rel] = recorded
+            recorded_hash = unchanged_hash(rel, info)
+            if recorded_hash is not None:
+                hashes[rel] = recorded_hash
                 continue
         hashed += 1
-        note = _note_file(rel, Path(path), max_file_bytes, warnings)
-        if note is not None:
-            hashes[rel] = note.sha256
+        read_note(rel, path)
+        if rel in read:
+            hashes[rel] = read[rel]
     if not hashes:
         raise _no_notes(root, warnings)
-    return CorpusHashes(hashes, hashed, tuple(warnings))
+    unchanged = (len(hashes) == len(known) and all(rel in known for rel in hashes)
+                 and all(known[rel].sha256 == sha256 for rel, sha256 in read.items()))
+    return CorpusHashes(hashed, tuple(warnings), unchanged, lambda: hashes)
+
+
+def _stat_rows(found: list[Candidate], max_file_bytes: int) -> list[tuple[int, int, int, int]]:
+    """Each found note's stat now as (size, mtime_ns, ctime_ns, inode), a link's of the file it leads to;
+    (-1, -1, -1, -1) for one that cannot be stat'ed, is not a regular file or is too big (it is read)."""
+    none = (-1, -1, -1, -1)
+    rows = []
+    for _, path, info in found:
+        if info is None:  # a link: the file it leads to
+            try:
+                info = os.stat(path)
+            except OSError:
+                rows.append(none)
+                continue
+        ok = stat.S_ISREG(info.st_mode) and info.st_size <= max_file_bytes
+        rows.append((info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino) if ok else none)
+    return rows

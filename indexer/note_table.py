@@ -215,6 +215,26 @@ class NoteArrays(RecordedNotes):
         """path -> recorded sha256 of every note."""
         return {path: self._sha256(row) for row, path in enumerate(self._paths)}
 
+    def sha256_of(self, rel: str) -> str:
+        """The recorded sha256 of the note ``rel`` (a ``KeyError`` if it is not recorded)."""
+        row = self._row(rel)
+        if row is None:
+            raise KeyError(rel)
+        return self._sha256(row)
+
+    def same_stats(self, rels: list[str], stats: list[tuple[int, int, int, int]]) -> np.ndarray | None:
+        """Per note of ``rels``, whether its stat now (``stats``: size, mtime_ns, ctime_ns, inode) is the one
+        recorded with it, compared in one pass; None unless ``rels`` are the recorded paths in the recorded
+        order (a build records the notes in the order the folder walk finds them)."""
+        import numpy as np
+
+        if rels != self._paths:
+            return None
+        now = np.array(stats, dtype=np.int64).reshape(len(stats), 4)
+        recorded = self._stats
+        same: np.ndarray = (recorded[:, 4] == 1) & (recorded[:, :4] == now).all(axis=1)
+        return same
+
     def unchanged_hash(self, rel: str, info: os.stat_result) -> str | None:
         """The recorded sha256 of ``rel`` if ``info`` (its stat now) is the stat recorded with it, else None."""
         row = self._row(rel)

@@ -82,10 +82,14 @@ def pending_changes(settings: Settings) -> NoteChanges:
         except IndexFileError:
             manifest = None
     try:
-        hashes = corpus_hashes(settings.corpus_dir, {} if manifest is None else manifest.notes,
-                               max_file_bytes=settings.chunker.max_file_bytes, skip=(settings.index_dir,)).hashes
+        now = corpus_hashes(settings.corpus_dir, {} if manifest is None else manifest.notes,
+                            max_file_bytes=settings.chunker.max_file_bytes, skip=(settings.index_dir,))
     except CorpusError:  # no notes left (or no folder): every indexed note is gone
-        hashes = {}
+        hashes: dict[str, str] = {}
+    else:
+        if manifest is not None and now.unchanged:
+            return NoteChanges()
+        hashes = now.hashes
     if folder is None:
         return NoteChanges(added=tuple(sorted(hashes)))
     if manifest is None:

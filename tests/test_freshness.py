@@ -181,3 +181,52 @@ def test_corpus_hashes_agree_with_reading_everything(built: Settings) -> None:
     assert now.hashes == read_corpus(built.corpus_dir, max_file_bytes=100, skip=(built.index_dir,)).hashes()
     assert set(now.hashes) == {"cache.md", "storage.md"}  # database.md is over 100 bytes, skipped as a build skips it
     assert now.hashed == 4  # the edited note, the two new ones and database.md: all but storage.md
+
+
+def _touch(path: Path) -> None:
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))  # same text, another stat
+
+
+@pytest.mark.parametrize("change", ["none", "touched", "edited", "added", "removed", "link", "emptied out", "renamed"])
+def test_the_one_pass_check_agrees_with_the_per_note_check(
+    built: Settings, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the build's note table, notes found in the recorded order are checked in one pass; with the same
+    records as a plain mapping, note by note. Both must say the same of every change."""
+    folder = current_build(built.index_dir)
+    assert folder is not None
+    arrays = read_manifest(folder).notes
+    assert isinstance(arrays, NoteArrays)
+    corpus = built.corpus_dir
+    first = sorted(corpus.glob("*.md"))[0]
+    if change == "touched":
+        _touch(first)
+    elif change == "edited":
+        first.write_text(first.read_text() + "\nmore\n")
+    elif change == "added":
+        (corpus / "zz.md").write_text("# New\n\nnew\n")
+    elif change == "removed":
+        first.unlink()
+    elif change == "link":  # a note replaced by a link to the same text: same hash, another stat
+        target = built.index_dir.parent / "outside.md"
+        target.write_bytes(first.read_bytes())
+        first.unlink()
+        first.symlink_to(target)
+    elif change == "emptied out":
+        first.write_bytes(b"\x00binary")
+    elif change == "renamed":
+        first.rename(first.with_name("renamed.md"))
+    compared = []
+    same_stats = NoteArrays.same_stats
+    monkeypatch.setattr(NoteArrays, "same_stats", lambda self, *a: compared.append(same_stats(self, *a)) or compared[-1])
+    kw = {"skip": (built.index_dir,), "follow_links": True}
+    one_pass = corpus_hashes(corpus, arrays, **kw)  # type: ignore[arg-type]
+    per_note = corpus_hashes(corpus, dict(arrays), **kw)  # type: ignore[arg-type]
+    assert one_pass.hashes == per_note.hashes == read_corpus(corpus, **kw).hashes()  # type: ignore[arg-type]
+    assert (one_pass.hashed, one_pass.unchanged, one_pass.warnings) == (
+        per_note.hashed, per_note.unchanged, per_note.warnings)
+    assert one_pass.unchanged == (change in ("none", "touched", "link"))
+    assert one_pass.hashed == {"none": 0, "added": 1, "removed": 0, "renamed": 1}.get(change, 1)
+    # the one pass ran when the notes are the recorded ones in their order
+    assert (compared[0] is not None) == (change not in ("added", "removed", "renamed"))
