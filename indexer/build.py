@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .embedder import Embedder
+    from .walk_aside import WalkAside
 
 __all__ = ["BuildReport", "IndexStatus", "LineText", "build_index", "index_status"]
 
@@ -71,29 +72,35 @@ class IndexStatus:
     warnings: tuple[str, ...] = ()  # files of the corpus not read as notes, and why (as a build warns)
 
 
-def index_status(settings: Settings, corpus: Corpus | None = None) -> IndexStatus:
-    """Is there an index, and does it still match the corpus and settings?"""
-    folder = current_build(settings.index_dir)
-    if folder is None:
-        return IndexStatus("missing", f"no index at {settings.index_dir}")
+def index_status(settings: Settings, corpus: Corpus | None = None, *, aside: WalkAside | None = None) -> IndexStatus:
+    """Is there an index, and does it still match the corpus and settings? ``aside``: the corpus folder's
+    walk, running in a child process (``walk_aside``); it is ended here either way."""
     try:
-        manifest = read_manifest(folder)
-    except IndexFileError as exc:
-        return IndexStatus("broken", exc.message)
-    if corpus is None:  # only notes whose stat differs from the manifest's are read
-        now = corpus_hashes(
-            settings.corpus_dir,
-            manifest.notes,
-            max_file_bytes=settings.chunker.max_file_bytes,
-            skip=(settings.index_dir,),
-            follow_links=settings.follow_links,
-        )
-        hashed, warnings = now.hashed, now.warnings
-        # the same notes, each with its recorded hash: nothing changed (no per-note comparison)
-        diff = NoteChanges() if now.unchanged else manifest.notes_diff(now.hashes)
-    else:
-        hashed, warnings = len(corpus.notes), corpus.warnings
-        diff = manifest.notes_diff(corpus.hashes())
+        folder = current_build(settings.index_dir)
+        if folder is None:
+            return IndexStatus("missing", f"no index at {settings.index_dir}")
+        try:
+            manifest = read_manifest(folder)
+        except IndexFileError as exc:
+            return IndexStatus("broken", exc.message)
+        if corpus is None:  # only notes whose stat differs from the manifest's are read
+            now = corpus_hashes(
+                settings.corpus_dir,
+                manifest.notes,
+                max_file_bytes=settings.chunker.max_file_bytes,
+                skip=(settings.index_dir,),
+                follow_links=settings.follow_links,
+                walked=None if aside is None else aside.result(),  # None: the child failed, walk here
+            )
+            hashed, warnings = now.hashed, now.warnings
+            # the same notes, each with its recorded hash: nothing changed (no per-note comparison)
+            diff = NoteChanges() if now.unchanged else manifest.notes_diff(now.hashes)
+        else:
+            hashed, warnings = len(corpus.notes), corpus.warnings
+            diff = manifest.notes_diff(corpus.hashes())
+    finally:
+        if aside is not None:
+            aside.cancel()
     if diff:
         parts = [f"{len(x)} {what}" for x, what in ((diff.modified, "changed"), (diff.added, "new"),
                                                     (diff.deleted, "removed")) if x]

@@ -9,6 +9,7 @@ read and hashed.
 
 from __future__ import annotations
 
+import array
 import errno
 import hashlib
 import operator
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from .errors import CorpusError
 from .manifest import NoteRecord, NoteStat
-from .note_table import NoteArrays, unchanged_hash_of
+from .note_table import NoteArrays, StatKey, unchanged_hash_of
 
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -304,6 +305,50 @@ class CorpusHashes:
         return self._hashes()
 
 
+@dataclass(frozen=True)
+class WalkedNotes:
+    """The candidate notes below a corpus folder, in walk order, each with its stat now, and the warnings
+    of the walk: what a freshness check needs of the folder, compact enough to come from another
+    process (``walk_aside``). ``stats`` holds 4 int64 a note, its :data:`~indexer.note_table.StatKey` (a
+    link's of the file it leads to), or :data:`NO_STAT` for one that cannot be stat'ed, is not a regular
+    file or is over the size limit: the check reads it."""
+
+    rels: list[str]
+    paths: list[str]
+    stats: array.array[int]  # typecode "q"
+    warnings: tuple[str, ...]
+
+    def stat_keys(self) -> list[StatKey]:
+        """Each note's stat as a tuple."""
+        values = iter(self.stats.tolist())
+        return list(zip(values, values, values, values, strict=True))
+
+
+NO_STAT: StatKey = (-1, -1, -1, -1)
+
+
+def walk_notes(
+    root: Path, *, max_file_bytes: int = 10_000_000, skip: tuple[Path, ...] = (), follow_links: bool = False
+) -> WalkedNotes:
+    """The :class:`WalkedNotes` below ``root`` (``skip``: the index folder; a ``CorpusError`` for a corpus
+    that is not a folder or lies in the index)."""
+    warnings: list[str] = []
+    found = _note_paths(root, skip, follow_links, warnings)
+    stats: list[int] = []
+    add = stats.extend
+    for _, path, info in found:
+        if info is None:  # a link: the file it leads to
+            try:
+                info = os.stat(path)
+            except OSError:
+                add(NO_STAT)
+                continue
+        ok = stat.S_ISREG(info.st_mode) and info.st_size <= max_file_bytes
+        add((info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino) if ok else NO_STAT)
+    return WalkedNotes([rel for rel, _, _ in found], [path for _, path, _ in found], array.array("q", stats),
+                       tuple(warnings))
+
+
 def corpus_hashes(
     root: Path,
     known: Mapping[str, NoteRecord],
@@ -311,6 +356,7 @@ def corpus_hashes(
     max_file_bytes: int = 10_000_000,
     skip: tuple[Path, ...] = (),
     follow_links: bool = False,
+    walked: WalkedNotes | None = None,
 ) -> CorpusHashes:
     """The sha256 of every note :func:`read_corpus` would read, reading only notes whose stat changed.
 
@@ -318,27 +364,29 @@ def corpus_hashes(
     equals the recorded one keeps the recorded hash. The others (new, changed,
     touched, or recorded without a stat) are read and hashed as a build reads
     them. A ``CorpusError`` when there is no readable note, as from ``read_corpus``.
+    ``walked``: the folder's walk, when it was done elsewhere (by default it is done here).
 
     When ``known`` is a build's note table and the walk finds its notes in its order (nothing added,
     removed or renamed), every stat is compared with the table's at once (:meth:`NoteArrays.same_stats`):
     a 100,000-note vault's check does no per-note lookup, and makes no path -> hash dict unless asked.
     """
-    warnings: list[str] = []
-    found = _note_paths(root, skip, follow_links, warnings)
+    if walked is None:
+        walked = walk_notes(root, max_file_bytes=max_file_bytes, skip=skip, follow_links=follow_links)
+    warnings = list(walked.warnings)
+    rels = walked.rels
     read: dict[str, str] = {}  # the notes read now: path -> sha256
 
-    def read_note(rel: str, path: str) -> None:
-        note = _note_file(rel, Path(path), max_file_bytes, warnings)
+    def read_note(row: int) -> None:
+        rel = rels[row]
+        note = _note_file(rel, Path(walked.paths[row]), max_file_bytes, warnings)
         if note is not None:
             read[rel] = note.sha256
 
-    rels = [rel for rel, _, _ in found]
     table = known if isinstance(known, NoteArrays) else None
-    same = None if table is None else table.same_stats(rels, _stat_rows(found, max_file_bytes))
-    if table is not None and same is not None:  # the recorded notes in their order: only those whose stat differs are read
+    same = None if table is None else table.same_stats(rels, walked.stats)
+    if table is not None and same is not None:  # the recorded notes in their order: read those whose stat differs
         for row in (~same).nonzero()[0].tolist():
-            rel, path, _ = found[row]
-            read_note(rel, path)
+            read_note(row)
         if not read and not same.any():
             raise _no_notes(root, warnings)
         recorded = table.sha256_of
@@ -352,19 +400,14 @@ def corpus_hashes(
     hashes: dict[str, str] = {}
     hashed = 0
     unchanged_hash = unchanged_hash_of(known)  # chosen once: this runs for every note
-    for rel, path, info in found:
-        if info is None and rel in known:  # a link: the file it leads to
-            try:
-                info = os.stat(path)
-            except OSError:
-                info = None
-        if info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= max_file_bytes:
-            recorded_hash = unchanged_hash(rel, info)
+    for row, (rel, now) in enumerate(zip(rels, walked.stat_keys(), strict=True)):
+        if now != NO_STAT:
+            recorded_hash = unchanged_hash(rel, now)
             if recorded_hash is not None:
                 hashes[rel] = recorded_hash
                 continue
         hashed += 1
-        read_note(rel, path)
+        read_note(row)
         if rel in read:
             hashes[rel] = read[rel]
     if not hashes:
@@ -372,20 +415,3 @@ def corpus_hashes(
     unchanged = (len(hashes) == len(known) and all(rel in known for rel in hashes)
                  and all(known[rel].sha256 == sha256 for rel, sha256 in read.items()))
     return CorpusHashes(hashed, tuple(warnings), unchanged, lambda: hashes)
-
-
-def _stat_rows(found: list[Candidate], max_file_bytes: int) -> list[tuple[int, int, int, int]]:
-    """Each found note's stat now as (size, mtime_ns, ctime_ns, inode), a link's of the file it leads to;
-    (-1, -1, -1, -1) for one that cannot be stat'ed, is not a regular file or is too big (it is read)."""
-    none = (-1, -1, -1, -1)
-    rows = []
-    for _, path, info in found:
-        if info is None:  # a link: the file it leads to
-            try:
-                info = os.stat(path)
-            except OSError:
-                rows.append(none)
-                continue
-        ok = stat.S_ISREG(info.st_mode) and info.st_size <= max_file_bytes
-        rows.append((info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino) if ok else none)
-    return rows

@@ -12,6 +12,7 @@ the record is used.
 
 from __future__ import annotations
 
+import array
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -28,6 +29,15 @@ if TYPE_CHECKING:
 
     from .disk import Disk
 
+#: A note's stat as the freshness check compares it: (size, mtime_ns, ctime_ns, inode).
+StatKey = tuple[int, int, int, int]
+
+
+def stat_key(info: os.stat_result) -> StatKey:
+    """The :data:`StatKey` of ``info``."""
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
+
+
 #: Up to this many notes, every record is made and checked when the manifest is read.
 EAGER_NOTES: Final = 2_000
 
@@ -41,8 +51,8 @@ class RecordedNotes(Mapping[str, NoteRecord]):
         """path -> recorded sha256 of every note."""
         raise NotImplementedError
 
-    def unchanged_hash(self, rel: str, info: os.stat_result) -> str | None:
-        """The recorded sha256 of ``rel`` if ``info`` (its stat now) is the stat recorded with it, else None."""
+    def unchanged_hash(self, rel: str, now: StatKey) -> str | None:
+        """The recorded sha256 of ``rel`` if ``now`` (its stat now) is the stat recorded with it, else None."""
         raise NotImplementedError
 
 
@@ -91,27 +101,26 @@ class NoteTable(RecordedNotes):
             out[rel] = sha256 if isinstance(sha256, str) else self[rel].sha256  # self[rel] says what is wrong
         return out
 
-    def unchanged_hash(self, rel: str, info: os.stat_result) -> str | None:
-        """The recorded sha256 of ``rel`` if ``info`` (its stat now) is the stat recorded with it, else None."""
+    def unchanged_hash(self, rel: str, now: StatKey) -> str | None:
+        """The recorded sha256 of ``rel`` if ``now`` (its stat now) is the stat recorded with it, else None."""
         raw = self._raw.get(rel)
         if not isinstance(raw, dict):
             return None
-        if (raw.get("mtime_ns") == info.st_mtime_ns and raw.get("size") == info.st_size
-                and raw.get("inode") == info.st_ino and raw.get("ctime_ns") == info.st_ctime_ns):
+        if (raw.get("size"), raw.get("mtime_ns"), raw.get("ctime_ns"), raw.get("inode")) == now:
             sha256 = raw.get("sha256")
             return sha256 if isinstance(sha256, str) else None
         return None
 
 
-def unchanged_hash_of(known: Mapping[str, NoteRecord]) -> Callable[[str, os.stat_result], str | None]:
+def unchanged_hash_of(known: Mapping[str, NoteRecord]) -> Callable[[str, StatKey], str | None]:
     """The sha256 ``known`` records for a note if its stat then is the stat now, else None (read the note):
     as one function, chosen once, to call per note."""
     if isinstance(known, RecordedNotes):
         return known.unchanged_hash
 
-    def of_records(rel: str, info: os.stat_result) -> str | None:
+    def of_records(rel: str, now: StatKey) -> str | None:
         record = known.get(rel)
-        if record is None or record.stat is None or not record.stat.matches(info):
+        if record is None or (s := record.stat) is None or (s.size, s.mtime_ns, s.ctime_ns, s.inode) != now:
             return None
         return record.sha256
 
@@ -222,28 +231,27 @@ class NoteArrays(RecordedNotes):
             raise KeyError(rel)
         return self._sha256(row)
 
-    def same_stats(self, rels: list[str], stats: list[tuple[int, int, int, int]]) -> np.ndarray | None:
-        """Per note of ``rels``, whether its stat now (``stats``: size, mtime_ns, ctime_ns, inode) is the one
-        recorded with it, compared in one pass; None unless ``rels`` are the recorded paths in the recorded
-        order (a build records the notes in the order the folder walk finds them)."""
+    def same_stats(self, rels: list[str], stats: array.array[int]) -> np.ndarray | None:
+        """Per note of ``rels``, whether its stat now (``stats``: 4 int64 a note, its :data:`StatKey`) is
+        the one recorded with it, compared in one pass; None unless ``rels`` are the recorded paths in the
+        recorded order (a build records the notes in the order the folder walk finds them)."""
         import numpy as np
 
         if rels != self._paths:
             return None
-        now = np.array(stats, dtype=np.int64).reshape(len(stats), 4)
+        now = np.frombuffer(stats, dtype=np.int64).reshape(len(rels), 4)
         recorded = self._stats
         same: np.ndarray = (recorded[:, 4] == 1) & (recorded[:, :4] == now).all(axis=1)
         return same
 
-    def unchanged_hash(self, rel: str, info: os.stat_result) -> str | None:
-        """The recorded sha256 of ``rel`` if ``info`` (its stat now) is the stat recorded with it, else None."""
+    def unchanged_hash(self, rel: str, now: StatKey) -> str | None:
+        """The recorded sha256 of ``rel`` if ``now`` (its stat now) is the stat recorded with it, else None."""
         row = self._row(rel)
         if row is None:
             return None
         if self._stat_rows is None:  # the columns as lists: a freshness check compares one row per note
             self._stat_rows = self._stats.T.tolist()
         size, mtime, ctime, inode, recorded = self._stat_rows
-        if (recorded[row] and mtime[row] == info.st_mtime_ns and size[row] == info.st_size
-                and inode[row] == info.st_ino and ctime[row] == info.st_ctime_ns):
+        if recorded[row] and (size[row], mtime[row], ctime[row], inode[row]) == now:
             return self._sha256(row)
         return None

@@ -7,6 +7,7 @@ through it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -15,7 +16,7 @@ from .build import BuildReport, ProgressFn, build_index, index_status
 from .embedder import Embedder, EmbedderChoice
 from .embedder_factory import query_embedder
 from .errors import REBUILD, IndexFileError, IndexLockedError, IndexWriteError, ModelError, NotesQAError
-from .index_files import current_build, load_index
+from .index_files import LoadedIndex, current_build, load_index
 from .lock import wait_for_build
 from .manifest import ModelRecord, read_manifest
 from .model_files import ModelInfo
@@ -24,6 +25,8 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
+
+    from .walk_aside import WalkAside
 
 #: The question encoder's threads may spin-wait between questions only for an index of up to this many chunks.
 SPIN_MAX_CHUNKS: Final = 2_000
@@ -93,34 +96,67 @@ def open_searcher(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    # leaving early (an error, Ctrl+C) waits for the encoder's load to end
-    with ThreadPoolExecutor(1, "load-query-encoder") as aside:
-        early = _load_encoder_early(aside, settings, spin) if embedder is None else None
-        built = None
-        warnings: tuple[str, ...] = ()
-        if auto_build:
-            status = index_status(settings)
-            if status.state != "fresh":
-                built, warnings = _refresh(
-                    settings, status.state, status.reason,
-                    embedder=embedder, progress=progress, token_counter=token_counter, model=model,
-                )
-        index = load_index(settings.index_dir)
-        notes: tuple[str, ...] = ()
-        if embedder is None:
-            # Spin-waiting encoder threads answer the next question a little sooner on a small index (bundled
-            # notes: 4.4 vs 4.9 ms), but when the search after each embedding takes longer, a thread spinning
-            # through it takes the core it needs (2 cores, 2026-12-03: SciFact as notes, 13,627 chunks, 28 vs
-            # 16 ms a question; the 100,000-note vault 32 vs 16 ms).
-            wanted = _EncoderWanted(index.manifest.model, index.manifest.encoder,
-                                    spin and len(index.chunks) <= SPIN_MAX_CHUNKS)
-            if early is not None and early[0] == wanted:
-                embedder, notes = early[1].result()
-            else:  # no build to read beforehand, or the one loaded names another encoder (it was rebuilt)
-                embedder, notes = wanted.load(settings)
-        elif embedder.dim != index.manifest.model.dim:
-            raise ModelError("the encoder's dimension does not match the index", fix=REBUILD)
+    # a big corpus's walk runs in a child process beside what follows (before any thread: it forks)
+    aside = _start_walk(settings) if auto_build else None
+    try:
+        # leaving early (an error, Ctrl+C) waits for the encoder's load to end
+        with ThreadPoolExecutor(1, "load-query-encoder") as aside_load:
+            early = _load_encoder_early(aside_load, settings, spin) if embedder is None else None
+            built = None
+            warnings: tuple[str, ...] = ()
+            index = None
+            if auto_build:
+                # while the child walks, the live build is loaded; used if the check finds it fresh
+                index = _load_while_walking(settings) if aside is not None else None
+                status = index_status(settings, aside=aside)
+                if status.state != "fresh":
+                    index = None
+                    built, warnings = _refresh(
+                        settings, status.state, status.reason,
+                        embedder=embedder, progress=progress, token_counter=token_counter, model=model,
+                    )
+            if index is None or index.folder != current_build(settings.index_dir):
+                index = load_index(settings.index_dir)
+            notes: tuple[str, ...] = ()
+            if embedder is None:
+                # Spin-waiting encoder threads answer the next question a little sooner on a small index (bundled
+                # notes: 4.4 vs 4.9 ms), but when the search after each embedding takes longer, a thread spinning
+                # through it takes the core it needs (2 cores, 2026-12-03: SciFact as notes, 13,627 chunks, 28 vs
+                # 16 ms a question; the 100,000-note vault 32 vs 16 ms).
+                wanted = _EncoderWanted(index.manifest.model, index.manifest.encoder,
+                                        spin and len(index.chunks) <= SPIN_MAX_CHUNKS)
+                if early is not None and early[0] == wanted:
+                    embedder, notes = early[1].result()
+                else:  # no build to read beforehand, or the one loaded names another encoder (it was rebuilt)
+                    embedder, notes = wanted.load(settings)
+            elif embedder.dim != index.manifest.model.dim:
+                raise ModelError("the encoder's dimension does not match the index", fix=REBUILD)
+    finally:
+        if aside is not None:
+            aside.cancel()
     return OpenedSearcher(Searcher(index, embedder, warnings=warnings), built, warnings + notes)
+
+
+def _start_walk(settings: Settings) -> WalkAside | None:
+    """The corpus folder's walk in a child process (``walk_aside``), for a live build of many notes."""
+    from .note_table import NOTE_STATS
+    from .walk_aside import start_walk
+
+    folder = current_build(settings.index_dir)
+    try:  # the note table's rows, from its size (40 bytes a note): no need to read the manifest first
+        notes = 0 if folder is None else os.stat(folder / NOTE_STATS).st_size // 40
+    except OSError:
+        return None
+    return start_walk(settings.corpus_dir, notes, max_file_bytes=settings.chunker.max_file_bytes,
+                      skip=(settings.index_dir,), follow_links=settings.follow_links)
+
+
+def _load_while_walking(settings: Settings) -> LoadedIndex | None:
+    """The live build, loaded while the notes are checked; None if it cannot be (the check says why)."""
+    try:
+        return load_index(settings.index_dir)
+    except NotesQAError:
+        return None
 
 
 @dataclass(frozen=True)

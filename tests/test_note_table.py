@@ -24,6 +24,7 @@ from indexer.note_table import (
     NOTE_STATS,
     NoteArrays,
     NoteTable,
+    stat_key,
     unchanged_hash_of,
     write_note_files,
 )
@@ -47,13 +48,13 @@ def test_a_recorded_hash_is_used_only_while_the_stat_is_the_recorded_one(tmp_pat
     table = NoteTable.parsed({"a.md": record, "b.md": {"sha256": SHA, "size": 3}})
     as_dict = {"a.md": NoteRecord(SHA, info.st_size, NoteStat.of(info)), "b.md": NoteRecord(SHA, 3)}
     for known in (table, as_dict):  # the table and plain records agree
-        assert unchanged_hash_of(known)("a.md", info) == SHA
-        assert unchanged_hash_of(known)("b.md", info) is None  # recorded without a stat: read it
-        assert unchanged_hash_of(known)("c.md", info) is None  # not recorded
+        assert unchanged_hash_of(known)("a.md", stat_key(info)) == SHA
+        assert unchanged_hash_of(known)("b.md", stat_key(info)) is None  # recorded without a stat: read it
+        assert unchanged_hash_of(known)("c.md", stat_key(info)) is None  # not recorded
     note.write_text("# A, edited\n")
-    assert unchanged_hash_of(table)("a.md", stat_of(note)) is None
+    assert unchanged_hash_of(table)("a.md", stat_key(stat_of(note))) is None
     os.utime(note, ns=(info.st_atime_ns, info.st_mtime_ns))  # mtime put back: the size still differs
-    assert unchanged_hash_of(table)("a.md", stat_of(note)) is None
+    assert unchanged_hash_of(table)("a.md", stat_key(stat_of(note))) is None
     assert table["a.md"] == as_dict["a.md"] and dict(table) == as_dict
     assert table.hashes() == {"a.md": SHA, "b.md": SHA}
 
@@ -113,9 +114,9 @@ def test_the_note_files_give_back_every_record(tmp_path: Path) -> None:
     # mode, ino, dev, nlink, uid, gid, size, 3 x int time, 3 x float time, atime_ns, mtime_ns, ctime_ns
     same = os.stat_result((0o100644, 7, 0, 1, 0, 0, 10, 0, 0, 0, 0.0, 0.0, 0.0, 0, 5, 6))
     moved = os.stat_result((0o100644, 8, 0, 1, 0, 0, 10, 0, 0, 0, 0.0, 0.0, 0.0, 0, 5, 6))
-    assert unchanged_hash_of(table)("a.md", same) == "ab" * 32 and unchanged_hash_of(table)("a.md", moved) is None
-    assert unchanged_hash_of(table)("dir/b.md", same) is None  # recorded without a stat: always read
-    assert unchanged_hash_of(table)("c.md", same) is None
+    assert unchanged_hash_of(table)("a.md", stat_key(same)) == "ab" * 32 and unchanged_hash_of(table)("a.md", stat_key(moved)) is None
+    assert unchanged_hash_of(table)("dir/b.md", stat_key(same)) is None  # recorded without a stat: always read
+    assert unchanged_hash_of(table)("c.md", stat_key(same)) is None
 
 
 @pytest.mark.parametrize(
