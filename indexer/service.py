@@ -152,8 +152,12 @@ def _start_walk(settings: Settings) -> WalkAside | None:
 
 
 def _load_while_walking(settings: Settings) -> LoadedIndex | None:
-    """The live build, loaded while the notes are checked; None if it cannot be (the check says why)."""
+    """The live build, loaded while the notes are checked; None if it cannot be (the check says why), or if
+    its vectors are in Milvus (a connection is not opened for a build that a refresh may replace)."""
     try:
+        folder = current_build(settings.index_dir)
+        if folder is None or read_manifest(folder).vector_db is not None:
+            return None
         return load_index(settings.index_dir)
     except NotesQAError:
         return None
