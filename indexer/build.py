@@ -16,7 +16,7 @@ from . import __version__
 from .build_folders import clean_builds, swap_in
 from .chunk_lines import chunk_lines_of
 from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
-from .corpus import Corpus, NoteFile, corpus_hashes, read_corpus
+from .corpus import Corpus, NoteFile, corpus_hashes, read_corpus, settle_racy
 from .disk import Disk
 from .embedder_factory import choice_for, embedder_for_build
 from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
@@ -115,6 +115,13 @@ def index_status(settings: Settings, corpus: Corpus | None = None, *, aside: Wal
     return IndexStatus("fresh", "up to date", hashed, warnings)
 
 
+
+
+def _note_records(corpus: Corpus, read_from_ns: int, max_file_bytes: int) -> dict[str, NoteRecord]:
+    """Each note's record: its sha256, and its stat unless it was racily clean then and still is now."""
+    records = {n.rel: _note_record(n, read_from_ns) for n in corpus.notes}
+    settle_racy(records, corpus.notes, max_file_bytes)
+    return records
 
 
 def _note_record(note: NoteFile, read_from_ns: int) -> NoteRecord:
@@ -327,7 +334,7 @@ def build_index(
                 model=ModelRecord.of(model),
                 fingerprint=fp,
                 counts=Counts(files=len(corpus.notes), chunks=len(chunks), lines=len(plan.rows)),
-                notes={n.rel: _note_record(n, read_from_ns) for n in corpus.notes},
+                notes=_note_records(corpus, read_from_ns, settings.chunker.max_file_bytes),
                 files={},  # with the store spec, once the files are written (_write_build)
                 encoder=choice_for(embedder, model, settings.cache_dir),
                 chunker=settings.chunker,

@@ -15,13 +15,14 @@ import hashlib
 import operator
 import os
 import stat
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from .errors import CorpusError
-from .manifest import NoteRecord, NoteStat
+from .manifest import RACY_NS, NoteRecord, NoteStat
 from .note_table import NoteArrays, StatKey, unchanged_hash_of
 
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -199,6 +200,32 @@ def _read_note(path: Path, max_bytes: int, seen: os.stat_result | None = None) -
     if len(data) > max_bytes:
         raise SkippedNote(f"grew over the {max_bytes / 1e6:.0f} MB limit while it was being read")
     return data, NoteStat.of(opened)
+
+
+def settle_racy(
+    records: dict[str, NoteRecord], notes: tuple[NoteFile, ...], max_bytes: int, now_ns: Callable[[], int] = time.time_ns
+) -> int:
+    """Give a stat to the notes a build recorded without one, because they were modified just before it read
+    them (racily clean, see ``RACY_NS``): each is read again, and if its bytes are still the ones indexed,
+    the stat of this second read is recorded when it is old enough to trust (as git refreshes racy
+    entries). Without this, notes written just before a first build (a clone, a sync, a generated vault)
+    are read by every freshness check until they change. Returns how many got a stat."""
+    settled = 0
+    for note in notes:
+        record = records.get(note.rel)
+        if record is None or record.stat is not None or note.stat is None:
+            continue
+        again_from = now_ns()
+        if note.stat.mtime_ns >= again_from - RACY_NS:  # still too new: a second read would not be trusted
+            continue
+        try:
+            data, info = _read_note(note.path, max_bytes)
+        except SkippedNote:
+            continue
+        if hashlib.sha256(data).hexdigest() == note.sha256:
+            records[note.rel] = again = NoteRecord.indexed(note.sha256, info, read_from_ns=again_from)
+            settled += again.stat is not None
+    return settled
 
 
 def _read_up_to(fd: int, size: int, limit: int) -> bytes:

@@ -230,3 +230,42 @@ def test_the_one_pass_check_agrees_with_the_per_note_check(
     assert one_pass.hashed == {"none": 0, "added": 1, "removed": 0, "renamed": 1}.get(change, 1)
     # the one pass ran when the notes are the recorded ones in their order
     assert (compared[0] is not None) == (change not in ("added", "removed", "renamed"))
+
+
+def test_racily_clean_notes_get_a_stat_when_read_again_unchanged(notes_settings: Settings) -> None:
+    """Notes modified just before a build read them are recorded without a stat; at the end of the build
+    each is read again, and keeps its stat only if its bytes are still the ones indexed."""
+    from indexer.corpus import settle_racy
+
+    corpus = read_corpus(notes_settings.corpus_dir)  # just written: every note is racily clean
+    started = min(note.stat.mtime_ns for note in corpus.notes if note.stat)
+    records = {n.rel: NoteRecord.indexed(n.sha256, n.stat, read_from_ns=started) for n in corpus.notes if n.stat}
+    assert all(r.stat is None for r in records.values())
+    assert settle_racy(records, corpus.notes, 10**6, now_ns=lambda: started + RACY_NS // 2) == 0  # too soon
+    edited = notes_settings.corpus_dir / "cache.md"
+    edited.write_text(edited.read_text() + "- changed after the build read it\n")
+    later = max(os.stat(notes_settings.corpus_dir / r).st_mtime_ns for r in records) + 2 * RACY_NS
+    assert settle_racy(records, corpus.notes, 10**6, now_ns=lambda: later) == 2
+    assert records["cache.md"].stat is None  # its bytes are not the ones indexed: read by the next check
+    for rel in ("database.md", "storage.md"):
+        assert records[rel].stat == NoteStat.of(os.stat(notes_settings.corpus_dir / rel))
+
+
+def test_a_build_settles_its_racily_clean_notes(
+    notes_settings: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from indexer import build as build_module
+    from indexer.corpus import settle_racy
+
+    monkeypatch.setattr(build_module, "settle_racy",
+                        lambda *a: settle_racy(*a, now_ns=lambda: time.time_ns() + 2 * RACY_NS))  # a long build
+    build(notes_settings, fake_model)  # the notes were just written
+    assert (index_status(notes_settings).state, index_status(notes_settings).hashed) == ("fresh", 0)
+    monkeypatch.undo()
+    (notes_settings.corpus_dir / "cache.md").write_text("# Cache\n\n- edited\n")
+    build(notes_settings, fake_model)  # a quick build: the edited note stays racily clean, and is read
+    folder = current_build(notes_settings.index_dir)
+    assert folder is not None and read_manifest(folder).notes["cache.md"].stat is None
+    assert index_status(notes_settings).state == "fresh"
