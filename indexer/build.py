@@ -72,8 +72,8 @@ class IndexStatus:
     warnings: tuple[str, ...] = ()  # files of the corpus not read as notes, and why (as a build warns)
 
 
-def index_status(settings: Settings, corpus: Corpus | None = None, *, aside: WalkAside | None = None) -> IndexStatus:
-    """Is there an index, and does it still match the corpus and settings? ``aside``: the corpus folder's
+def index_status(settings: Settings, corpus: Corpus | None = None, *, walk: WalkAside | None = None) -> IndexStatus:
+    """Is there an index, and does it still match the corpus and settings? ``walk``: the corpus folder's
     walk, running in a child process (``walk_aside``); it is ended here either way."""
     try:
         folder = current_build(settings.index_dir)
@@ -90,7 +90,7 @@ def index_status(settings: Settings, corpus: Corpus | None = None, *, aside: Wal
                 max_file_bytes=settings.chunker.max_file_bytes,
                 skip=(settings.index_dir,),
                 follow_links=settings.follow_links,
-                walked=None if aside is None else aside.result(),  # None: the child failed, walk here
+                walked=None if walk is None else walk.result(),  # None: the child failed, walk here
             )
             hashed, warnings = now.hashed, now.warnings
             # the same notes, each with its recorded hash: nothing changed (no per-note comparison)
@@ -99,8 +99,8 @@ def index_status(settings: Settings, corpus: Corpus | None = None, *, aside: Wal
             hashed, warnings = len(corpus.notes), corpus.warnings
             diff = manifest.notes_diff(corpus.hashes())
     finally:
-        if aside is not None:
-            aside.cancel()
+        if walk is not None:
+            walk.cancel()
     if diff:
         parts = [f"{len(x)} {what}" for x, what in ((diff.modified, "changed"), (diff.added, "new"),
                                                     (diff.deleted, "removed")) if x]

@@ -97,18 +97,18 @@ def open_searcher(
     from concurrent.futures import ThreadPoolExecutor
 
     # a big corpus's walk runs in a child process beside what follows (before any thread: it forks)
-    aside = _start_walk(settings) if auto_build else None
+    walk = _start_walk(settings) if auto_build else None
     try:
         # leaving early (an error, Ctrl+C) waits for the encoder's load to end
-        with ThreadPoolExecutor(1, "load-query-encoder") as aside_load:
-            early = _load_encoder_early(aside_load, settings, spin) if embedder is None else None
+        with ThreadPoolExecutor(1, "load-query-encoder") as aside:
+            early = _load_encoder_early(aside, settings, spin) if embedder is None else None
             built = None
             warnings: tuple[str, ...] = ()
             index = None
             if auto_build:
                 # while the child walks, the live build is loaded; used if the check finds it fresh
-                index = _load_while_walking(settings) if aside is not None else None
-                status = index_status(settings, aside=aside)
+                index = _load_while_walking(settings) if walk is not None else None
+                status = index_status(settings, walk=walk)
                 if status.state != "fresh":
                     index = None
                     built, warnings = _refresh(
@@ -132,8 +132,8 @@ def open_searcher(
             elif embedder.dim != index.manifest.model.dim:
                 raise ModelError("the encoder's dimension does not match the index", fix=REBUILD)
     finally:
-        if aside is not None:
-            aside.cancel()
+        if walk is not None:
+            walk.cancel()
     return OpenedSearcher(Searcher(index, embedder, warnings=warnings), built, warnings + notes)
 
 
