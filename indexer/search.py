@@ -236,6 +236,13 @@ class Searcher:
         holders: npt.NDArray[np.int64] = self._chunks_by_row[steps]
         return holders
 
+    def _all_scores(self, qv: np.ndarray) -> np.ndarray | None:
+        """Every chunk's cosine with ``qv`` when the store is a flat FAISS index (``VectorStore.all_scores``)."""
+        from .store import VectorStore
+
+        store = self.chunk_vectors
+        return store.all_scores(qv) if isinstance(store, VectorStore) else None
+
     def _pool(
         self, query: str, mode: str, qv: np.ndarray, allowed: np.ndarray | None
     ) -> _Pool:
@@ -248,8 +255,12 @@ class Searcher:
             ids = np.arange(n, dtype=np.int64)
             cosines = np.full(n, -1.0, dtype=np.float32)
             if mode != "keyword":
-                found = self.chunk_vectors.search(qv[None, :], n).for_query(0)
-                cosines[found.ids] = found.scores
+                every = self._all_scores(qv)
+                if every is not None:  # a flat store: every cosine in one pass
+                    cosines = every
+                else:
+                    found = self.chunk_vectors.search(qv[None, :], n).for_query(0)
+                    cosines[found.ids] = found.scores
         else:
             depth = max(self.fusion.candidates, CANDIDATE_DEPTH)
             allowed_ids = None if allowed is None else np.flatnonzero(allowed).astype(np.int64)

@@ -131,6 +131,28 @@ def test_flat_round_trip(tmp_path: Path, data: tuple[np.ndarray, np.ndarray], mm
     assert VectorStore.load(path, mmap=mmap).ntotal == 100
 
 
+@pytest.mark.parametrize("mmap", [True, False])
+def test_all_scores_are_a_full_searchs_scores_bit_for_bit(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray], mmap: bool
+) -> None:
+    """A flat store's every cosine in one pass: the very float32 values a search for all ids gives
+    (a near tie must not flip), in id order; an IVF store has none (it is searched)."""
+    base, queries = data
+    VectorStore.build(base).save(tmp_path / "v.faiss")
+    store = VectorStore.load(tmp_path / "v.faiss", mmap=mmap)
+    for query in queries[:20]:
+        found = store.search(query[None, :], len(base)).for_query(0)
+        expected = np.empty(len(base), dtype=np.float32)
+        expected[found.ids] = found.scores
+        every = store.all_scores(query)
+        assert every is not None and every.dtype == np.float32
+        np.testing.assert_array_equal(every, expected)
+    assert VectorStore.build(base, IVF).all_scores(queries[0]) is None
+    assert VectorStore.build(base[:0]).all_scores(queries[0]) is not None
+    with pytest.raises(StoreError):
+        store.all_scores(queries[0][:5])  # the wrong dimension
+
+
 def test_ivf_spec(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
     spec = IVF
     base, queries = data

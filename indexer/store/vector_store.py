@@ -226,6 +226,25 @@ class VectorStore:
             raise StoreError(f"Could not read vectors back from the index: {first_line(exc)}.") from exc
         return np.ascontiguousarray(out, dtype=np.float32).reshape(len(rows), self._dim)
 
+    def all_scores(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32] | None:
+        """The cosine of every stored vector with one unit ``query`` (``(dim,)``), in id order, for a flat
+        index; None for an IVF index (search it).
+
+        FAISS's own inner-product kernel over the index's own memory (mapped or not): the same float32
+        values a search gives, without the search's heap of ``ntotal`` results (13,627 chunks: 0.75
+        against 2.1 ms). Numpy's product over the mapped vectors is slower still (1.9 ms): FAISS's
+        file layout leaves them unaligned."""
+        f = faiss_module()
+        n = self.ntotal
+        if self._spec.kind != "flat":
+            return None
+        vector = np.ascontiguousarray(as_matrix(query[None, :], "Queries", self._dim)[0], dtype=np.float32)
+        out = np.empty(n, dtype=np.float32)
+        if n:
+            flat = f.downcast_index(self._index)
+            f.fvec_inner_products_ny(f.swig_ptr(out), f.swig_ptr(vector), flat.get_xb(), self._dim, n)
+        return out
+
     def vectors(self) -> npt.NDArray[np.float32]:
         """All stored vectors, exactly as added, ``(ntotal, dim)`` float32 in id order."""
         n = self.ntotal
