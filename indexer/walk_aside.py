@@ -76,11 +76,13 @@ class WalkAside:
     def result(self) -> WalkedNotes | None:
         """The child's walk, once it is done; None if it failed (the caller walks itself)."""
         chunks = []
+        done = False
         try:
             while part := os.read(self.fd, 1 << 20):
                 chunks.append(part)
-        finally:
-            self._end(kill=False)
+            done = True
+        finally:  # interrupted (Ctrl+C): the child is stopped, not waited for
+            self._end(kill=not done)
         return _decode(b"".join(chunks)) if self._status == 0 else None
 
     def cancel(self) -> None:
@@ -96,7 +98,10 @@ class WalkAside:
         if kill:
             with contextlib.suppress(ProcessLookupError):  # it ended already
                 os.kill(self.pid, signal.SIGKILL)
-        _, status = os.waitpid(self.pid, 0)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:  # reaped by someone else (SIGCHLD ignored): its result is not trusted
+            return
         self._status = os.waitstatus_to_exitcode(status)
 
 

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the walk is forked on Linux only")
 
 
-@pytest.mark.parametrize("case", ["same_walk", "failed_child", "cancelled", "open_searcher_sees_an_edit"])
+@pytest.mark.parametrize(
+    "case", ["same_walk", "failed_child", "cancelled", "open_searcher_sees_an_edit", "sigchld_ignored"]
+)
 def test_in_a_one_thread_process(case: str, tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-c", f"import sys, pathlib; from tests.walk_aside_cases import {case}; "

@@ -91,3 +91,13 @@ def open_searcher_sees_an_edit(tmp: Path) -> None:
     assert any("Valkey" in chunk.text for chunk in opened.searcher.index.chunks)
     assert index_status(settings).state == "fresh"
     assert all(reaped(aside.pid) for aside in started if aside is not None)
+
+
+def sigchld_ignored(tmp: Path) -> None:
+    """A host that ignores SIGCHLD has its children reaped for it: the exit code is unknown, so the
+    child's answer is not used (the caller walks itself)."""
+    import signal
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    aside = start_walk(odd_corpus(tmp / "notes"), MIN_NOTES, max_file_bytes=1000, skip=(), follow_links=False)
+    assert aside is not None and aside.result() is None
