@@ -16,7 +16,6 @@ not trusted (the next use checks in full again), as git does with its index.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .build import build_index, index_status
-from .corpus import _candidate_files
+from .corpus import walk_notes
 from .errors import IndexLockedError
 from .index_files import current_build
 
@@ -39,8 +38,8 @@ if TYPE_CHECKING:
 
 RACY_SECONDS = 2.0
 
-#: (live build folder, ((note, size, mtime_ns, ctime_ns, inode), ...))
-Signature = tuple[str | None, tuple[tuple[str, int, int, int, int], ...]]
+#: (live build folder, the notes in walk order, their stats: ``corpus.WalkedNotes.stats`` as bytes)
+Signature = tuple[str | None, list[str], bytes]
 
 log = logging.getLogger("notes_qa.live_index")
 
@@ -100,20 +99,15 @@ class LiveIndex:
 
     def _stat_signature(self) -> Signature | None:
         """Stats of every note and the live build, or None if they cannot be trusted yet."""
-        root = self.settings.corpus_dir
-        skip = {Path(os.path.realpath(self.settings.index_dir))}
+        settings = self.settings
+        walked = walk_notes(settings.corpus_dir, max_file_bytes=settings.chunker.max_file_bytes,
+                            skip=(settings.index_dir,), follow_links=settings.follow_links)
         racy_after = time.time_ns() - self._racy_ns
-        rows = []
-        for rel, path, seen in _candidate_files(root, skip, []):
-            try:
-                info = seen or os.stat(path)  # a link: the file it leads to
-            except OSError:
-                return None
-            if info.st_mtime_ns > racy_after or info.st_ctime_ns > racy_after:
-                return None
-            rows.append((rel, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
-        live = current_build(self.settings.index_dir)
-        return (None if live is None else str(live), tuple(rows))
+        stats = walked.stats  # 4 int64 a note: size, mtime_ns, ctime_ns, inode
+        if max(stats[1::4], default=0) > racy_after or max(stats[2::4], default=0) > racy_after:
+            return None
+        live = current_build(settings.index_dir)
+        return (None if live is None else str(live), walked.rels, stats.tobytes())
 
     def _refresh(self, signature: Signature | None) -> Fresh:
         self.full_checks += 1
@@ -134,7 +128,7 @@ class LiveIndex:
             self._load()
         assert self._opened is not None
         if signature is not None:  # the notes' stats were taken before the check, so they are safe to keep
-            signature = (None if self._folder is None else str(self._folder), signature[1])
+            signature = (None if self._folder is None else str(self._folder), *signature[1:])
         self._signature = signature
         return Fresh(self._opened.searcher)
 

@@ -131,11 +131,6 @@ class NoteStat:
     def of(cls, info: os.stat_result) -> NoteStat:
         return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
-    def matches(self, info: os.stat_result) -> bool:
-        """``NoteStat.of(info) == self``, without making a NoteStat (a freshness check asks once per note)."""
-        return (info.st_mtime_ns == self.mtime_ns and info.st_size == self.size and info.st_ino == self.inode
-                and info.st_ctime_ns == self.ctime_ns)
-
 
 @dataclass(frozen=True)
 class NoteRecord:

@@ -148,6 +148,8 @@ class Searcher:
     ) -> None:
         import numpy as np
 
+        from .store import VectorStore
+
         self.index = index
         #: Said with every result (e.g. the index could not be refreshed and is older than the notes).
         self.warnings = warnings
@@ -155,6 +157,7 @@ class Searcher:
         self.fusion = fusion
         self.snippet_params = snippet
         self.chunk_vectors: VectorIndex = index.store
+        self._faiss = index.store if isinstance(index.store, VectorStore) else None  # (not a Milvus collection)
         self.line_vectors = ExactIndex(index.line_vectors)
         #: Where the best lines are searched above EXACT_CHUNKS (a Milvus collection, the build's lines.faiss,
         #: else a scan of the local matrix);
@@ -236,13 +239,6 @@ class Searcher:
         holders: npt.NDArray[np.int64] = self._chunks_by_row[steps]
         return holders
 
-    def _all_scores(self, qv: np.ndarray) -> np.ndarray | None:
-        """Every chunk's cosine with ``qv`` when the store is a flat FAISS index (``VectorStore.all_scores``)."""
-        from .store import VectorStore
-
-        store = self.chunk_vectors
-        return store.all_scores(qv) if isinstance(store, VectorStore) else None
-
     def _pool(
         self, query: str, mode: str, qv: np.ndarray, allowed: np.ndarray | None
     ) -> _Pool:
@@ -255,8 +251,8 @@ class Searcher:
             ids = np.arange(n, dtype=np.int64)
             cosines = np.full(n, -1.0, dtype=np.float32)
             if mode != "keyword":
-                every = self._all_scores(qv)
-                if every is not None:  # a flat store: every cosine in one pass
+                every = None if self._faiss is None else self._faiss.all_scores(qv)
+                if every is not None:  # a flat FAISS store: every cosine in one pass
                     cosines = every
                 else:
                     found = self.chunk_vectors.search(qv[None, :], n).for_query(0)

@@ -143,8 +143,8 @@ def _start_walk(settings: Settings) -> WalkAside | None:
     from .walk_aside import start_walk
 
     folder = current_build(settings.index_dir)
-    try:  # the note table's rows, from its size (40 bytes a note): no need to read the manifest first
-        notes = 0 if folder is None else os.stat(folder / NOTE_STATS).st_size // 40
+    try:  # the note table's rows, from its size (5 int64 a note): no need to read the manifest first
+        notes = 0 if folder is None else os.stat(folder / NOTE_STATS).st_size // (5 * 8)
     except OSError:
         return None
     return start_walk(settings.corpus_dir, notes, max_file_bytes=settings.chunker.max_file_bytes,
