@@ -6,17 +6,26 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .build_folders import clean_builds, swap_in
 from .chunk_lines import chunk_lines_of
 from .chunker import MAX_LINE_CHARS, cap_lines, chunk_document
-from .corpus import Corpus, NoteFile, corpus_hashes, read_corpus, settle_racy
+from .corpus import (
+    Corpus,
+    NoteFile,
+    corpus_hashes,
+    no_readable_notes,
+    read_changed_notes,
+    read_corpus,
+    read_note_file,
+    settle_racy,
+)
 from .disk import Disk
 from .embedder_factory import choice_for, embedder_for_build
 from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
@@ -29,7 +38,7 @@ from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, re
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk, LineText
 from .note_changes import NoteChanges
-from .note_table import write_note_files
+from .note_table import RecordedNotes, write_note_files
 from .reuse import fingerprint, reusable_vectors
 from .settings import Settings
 from .store_choice import store_record
@@ -117,6 +126,18 @@ def index_status(settings: Settings, corpus: Corpus | None = None, *, walk: Walk
 
 
 
+def _read_notes(settings: Settings, previous: Manifest | None) -> Corpus:
+    """The notes of ``settings.corpus_dir``: when ``previous`` (the live build, whose chunks this build
+    reuses) recorded the same folder's notes and which of them warned, only the notes whose stat
+    changed are read (as the freshness check does, and as git trusts its index); else every note."""
+    options: dict[str, Any] = {"max_file_bytes": settings.chunker.max_file_bytes, "skip": (settings.index_dir,),
+                               "follow_links": settings.follow_links}
+    if (previous is not None and isinstance(previous.notes, RecordedNotes) and previous.notes.reread is not None
+            and previous.corpus_path == str(Path(settings.corpus_dir).resolve())):
+        return read_changed_notes(settings.corpus_dir, previous.notes, **options)
+    return read_corpus(settings.corpus_dir, **options)
+
+
 def _note_records(corpus: Corpus, read_from_ns: int, max_file_bytes: int) -> dict[str, NoteRecord]:
     """Each note's record: its sha256, and its stat unless it was racily clean then and still is now."""
     records = {n.rel: _note_record(n, read_from_ns) for n in corpus.notes}
@@ -172,6 +193,7 @@ def _write_build(
     known_terms: PreviousTerms | None = None,
     known_lines: Mapping[Chunk, str] | None = None,
     own_lines: Sequence[bool] = (),
+    reread: Collection[str] = (),
 ) -> None:
     """Write every file of a build into ``tmp``, each flushed to disk (``disk.create``) before it is hashed.
     ``chunk_keys``: each chunk's ``text_key``; ``known_terms``: the previous build's BM25 terms of the chunks
@@ -219,7 +241,7 @@ def _write_build(
     chunk_lines_of(chunks, line_rows).save(tmp, disk)
     build_keyword_index([c.embed_text() for c in chunks], tmp, keyword, disk=disk, known=known_terms, keep_terms=True)
     if manifest.notes_apart:
-        write_note_files(tmp, manifest.notes, disk)
+        write_note_files(tmp, manifest.notes, disk, reread)
     written = [p for p in sorted(tmp.iterdir()) if p.is_file()]
     files = {p.name: sha256_file(p) for p in written}
     sizes = {p.name: p.stat().st_size for p in written}
@@ -253,13 +275,6 @@ def build_index(
     started = time.perf_counter()
     disk = disk or Disk()
     index_root = settings.index_dir
-    read_from_ns = time.time_ns()  # notes modified after this (or just before) get no stat in the manifest
-    corpus = read_corpus(
-        settings.corpus_dir,
-        max_file_bytes=settings.chunker.max_file_bytes,
-        skip=(index_root,),
-        follow_links=settings.follow_links,
-    )
     if model is None:
         model = resolve_model(settings.model_dir)
     if model.max_tokens < settings.chunker.max_tokens:
@@ -290,25 +305,51 @@ def build_index(
             embedder_for_build, model, settings.cache_dir, encoder, notes=encoder_notes)
         reuse = reusable_vectors(previous, fp, encoder, full=full, manifest=old)
         cache, reason = reuse.vectors, reuse.reason
+        read_from_ns = time.time_ns()  # notes modified after this (or just before) get no stat in the manifest
+        corpus = _read_notes(settings, old if reuse.chunks else None)
         if progress:
             progress("chunking", 0, len(corpus.notes))
         chunks: list[Chunk] = []
         plan = LinePlan()
         warnings = list(corpus.warnings)
-        for done, note in enumerate(corpus.notes, start=1):
+        notes: list[NoteFile] = []
+        reread: list[str] = []  # notes whose reading warns: the next build reads them again, to warn again
+        for done, listed in enumerate(corpus.notes, start=1):
+            same = reuse.chunks.get((listed.rel, listed.sha256))  # an unchanged note: its chunks as before
+            # and its line rows as before, when the previous build derived them as this code does
+            kept = reuse.line_rows.get(listed.rel) if same is not None else None
+            if listed.text is None and same is not None and kept is not None:  # not read: its stat is as recorded
+                notes.append(listed)
+                plan.add_note(listed.rel, [], same, len(chunks), kept)
+                chunks.extend(same)
+                if progress:
+                    progress("chunking", done, len(corpus.notes))
+                continue
+            note = listed
+            if listed.text is None:  # left unread, but its chunks must be cut again: read it now
+                read_now = read_note_file(listed, settings.chunker.max_file_bytes, warnings)
+                if read_now is None:
+                    continue
+                note = read_now
+                same = reuse.chunks.get((note.rel, note.sha256))
+                kept = reuse.line_rows.get(note.rel) if same is not None else None
+            assert note.text is not None
             text, cut = cap_lines(note.text.replace("\r\n", "\n").replace("\r", "\n"))
             if cut:
                 many = f"{cut} lines are" if cut > 1 else "a line is"
                 warnings.append(f"{note.rel}: {many} over {MAX_LINE_CHARS:,} characters; only the first "
                                 f"{MAX_LINE_CHARS:,} of each are indexed")
-            same = reuse.chunks.get((note.rel, note.sha256))  # an unchanged note: its chunks as before
+            if cut or note.lossy:
+                reread.append(note.rel)
             cut_into = same if same is not None else chunk_document(note.rel, text, counter, settings.chunker)
-            # and its line rows as before, when the previous build derived them as this code does
-            kept = reuse.line_rows.get(note.rel) if same is not None else None
             plan.add_note(note.rel, text.split("\n"), cut_into, len(chunks), kept)
             chunks.extend(cut_into)
+            notes.append(note)
             if progress:
                 progress("chunking", done, len(corpus.notes))
+        if not notes:  # every note left unread vanished before it could be read again
+            raise no_readable_notes(settings.corpus_dir, warnings)
+        corpus = replace(corpus, notes=tuple(notes))
         all_texts = [c.embed_text() for c in chunks] + plan.own_texts  # the lines embedded on their own
         # once: the vector cache, BM25's kept terms, Milvus (a reused chunk made its key reading the previous build)
         all_keys = [c.text_key() for c in chunks] + [plan.keys[i] for i in plan.own]
@@ -348,7 +389,7 @@ def build_index(
             )
             known_terms = reuse.terms.for_keys(chunk_keys) if reuse.terms is not None else None
             _write_build(tmp, chunks, chunk_vectors, plan.rows, line_keys, line_vectors, manifest, keyword, disk,
-                         chunk_keys, known_terms, reuse.lines, plan.own_flags)
+                         chunk_keys, known_terms, reuse.lines, plan.own_flags, reread)
             final = swap_in(index_root, tmp, stamp, disk)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)

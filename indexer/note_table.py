@@ -15,7 +15,7 @@ from __future__ import annotations
 import array
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -46,6 +46,12 @@ class RecordedNotes(Mapping[str, NoteRecord]):
     """note path -> :class:`NoteRecord` (read-only), and what the freshness check asks of them."""
 
     __slots__ = ()
+
+    @property
+    def reread(self) -> frozenset[str] | None:
+        """The notes whose reading warned (not valid UTF-8, lines cut), which the next build reads again so
+        that it warns again; None when the build did not record it (notes inline in an older manifest)."""
+        return None
 
     def hashes(self) -> dict[str, str]:
         """path -> recorded sha256 of every note."""
@@ -128,14 +134,16 @@ def unchanged_hash_of(known: Mapping[str, NoteRecord]) -> Callable[[str, StatKey
 
 
 #: A build's note records outside manifest.json (which then says ``"corpus": {"notes": N, ...}``):
-#: the paths in order (JSON), each note's stat as recorded (int64 rows: size, mtime_ns, ctime_ns,
+#: the paths in order (JSON, beside ``"reread"``: see :attr:`RecordedNotes.reread`), each note's
+#: stat as recorded (int64 rows: size, mtime_ns, ctime_ns,
 #: inode, 1 when the stat is recorded / 0 when not) and each note's sha256 (32 bytes a row).
 NOTE_PATHS, NOTE_STATS, NOTE_HASHES = "notes.json", "notes.stat.npy", "notes.sha256.npy"
 NOTE_FILES: Final = (NOTE_PATHS, NOTE_STATS, NOTE_HASHES)
 
 
-def write_note_files(folder: Path, notes: Mapping[str, NoteRecord], disk: Disk) -> None:
-    """Write ``notes`` as :data:`NOTE_FILES` into the build folder ``folder``."""
+def write_note_files(folder: Path, notes: Mapping[str, NoteRecord], disk: Disk, reread: Collection[str] = ()) -> None:
+    """Write ``notes`` as :data:`NOTE_FILES` into the build folder ``folder`` (``reread``: see
+    :attr:`RecordedNotes.reread`; each of them a note of ``notes``)."""
     import numpy as np
 
     paths = list(notes)
@@ -145,7 +153,9 @@ def write_note_files(folder: Path, notes: Mapping[str, NoteRecord], disk: Disk) 
     if any(len(r.sha256) != 64 for r in records):
         raise ValueError("a note's sha256 is not 64 hex digits")
     hashes = np.frombuffer(bytes.fromhex("".join(r.sha256 for r in records)), dtype=np.uint8).reshape(len(records), 32)
-    disk.write_json(folder / NOTE_PATHS, {"paths": paths}, indent=None)
+    if any(rel not in notes for rel in reread):
+        raise ValueError("a note to read again is not a note of the build")
+    disk.write_json(folder / NOTE_PATHS, {"paths": paths, "reread": sorted(reread)}, indent=None)
     disk.save_npy(folder / NOTE_STATS, stats)
     disk.save_npy(folder / NOTE_HASHES, hashes)
 
@@ -157,9 +167,11 @@ class NoteArrays(RecordedNotes):
     inline in manifest.json (22 MB of JSON), which every freshness check read.
     """
 
-    __slots__ = ("_paths", "_stats", "_hashes", "_rows", "_stat_rows", "_hexed")
+    __slots__ = ("_paths", "_stats", "_hashes", "_rows", "_stat_rows", "_hexed", "_reread")
 
-    def __init__(self, paths: list[str], stats: np.ndarray, hashes: np.ndarray) -> None:
+    def __init__(self, paths: list[str], stats: np.ndarray, hashes: np.ndarray,
+                 reread: frozenset[str] | None = None) -> None:
+        self._reread = reread
         self._paths = paths
         self._stats = stats
         self._hashes = hashes
@@ -184,20 +196,30 @@ class NoteArrays(RecordedNotes):
             if name in sizes:
                 check_size(folder / name, sizes[name])
         try:
-            paths = json.loads(read_text(folder / NOTE_PATHS, 1 << 30))["paths"]
+            listed = json.loads(read_text(folder / NOTE_PATHS, 1 << 30))
+            paths, reread = listed["paths"], listed.get("reread")
             stats = np.load(folder / NOTE_STATS, allow_pickle=False)
             hashes = np.load(folder / NOTE_HASHES, allow_pickle=False)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise invalid(exc.__class__.__name__) from exc
-        if not (isinstance(paths, list) and len(paths) == count and all(isinstance(p, str) for p in paths)
-                and len(set(paths)) == count):
+        if not (isinstance(paths, list) and len(paths) == count and all(isinstance(p, str) for p in paths)):
             raise invalid("paths")
+        distinct = set(paths)
+        if len(distinct) != count:
+            raise invalid("paths")
+        if reread is not None and not (isinstance(reread, list) and all(isinstance(p, str) for p in reread)
+                                       and distinct.issuperset(reread)):
+            raise invalid("notes to read again")
         if not (stats.dtype == np.int64 and stats.shape == (count, 5) and hashes.dtype == np.uint8
                 and hashes.shape == (count, 32)):
             raise invalid("array shapes")
         if count and (int(stats[:, 0].min()) < 0 or not np.isin(stats[:, 4], (0, 1)).all()):
             raise invalid("stats")
-        return cls(paths, stats, hashes)
+        return cls(paths, stats, hashes, None if reread is None else frozenset(reread))
+
+    @property
+    def reread(self) -> frozenset[str] | None:
+        return self._reread
 
     def _row(self, rel: str) -> int | None:
         if self._rows is None:

@@ -26,8 +26,12 @@ HOUR_NS = 3600 * 10**9
 def age(folder: Path, seconds: int = 3600) -> None:
     """Date every note ``seconds`` back, so a build trusts their stats (not racily clean)."""
     for path in folder.rglob("*.md"):
-        info = path.stat()
-        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - seconds * 10**9))
+        age_note(path, seconds)
+
+
+def age_note(path: Path, seconds: int = 3600) -> None:
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - seconds * 10**9))
 
 
 def build(settings: Settings, model: ModelInfo) -> None:
@@ -269,3 +273,111 @@ def test_a_build_settles_its_racily_clean_notes(
     folder = current_build(notes_settings.index_dir)
     assert folder is not None and read_manifest(folder).notes["cache.md"].stat is None
     assert index_status(notes_settings).state == "fresh"
+
+
+# -- a refresh reads only the notes whose stat changed --------------------------------------------------
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the notes read from here on (every read of a note goes through ``corpus._read_note``)."""
+    from indexer import corpus as corpus_module
+
+    read: list[str] = []
+    real = corpus_module._read_note
+
+    def spy(path: Path, max_bytes: int, seen: os.stat_result | None = None) -> tuple[bytes, NoteStat]:
+        read.append(Path(path).name)
+        return real(path, max_bytes, seen)
+
+    monkeypatch.setattr(corpus_module, "_read_note", spy)
+    return read
+
+
+def _built_files(settings: Settings) -> dict[str, object]:
+    """What a build holds, to compare two builds: its chunks, line rows, note hashes and BM25 vocabulary."""
+    folder = current_build(settings.index_dir)
+    assert folder is not None
+    manifest = read_manifest(folder)
+    return {
+        "chunks": (folder / "chunks.jsonl").read_text(),
+        "lines": json.loads((folder / "lines.json").read_text()),
+        "notes": manifest.notes.hashes(),
+        "vocab": (folder / "bm25.vocab.json").read_text(),
+        "lines.npy": np.load(folder / "lines.npy").tobytes(),
+    }
+
+
+def test_a_refresh_reads_only_the_notes_whose_stat_changed(
+    built: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edited = built.corpus_dir / "cache.md"
+    edited.write_text(edited.read_text() + "- Redis supports sorted sets\n")
+    (built.corpus_dir / "queue.md").write_text("# Queue\n\n## SQS\n\n- messages are kept up to 14 days\n")
+    age_note(edited)
+    age_note(built.corpus_dir / "queue.md")
+    reads = _reads(monkeypatch)
+    build(built, fake_model)
+    assert sorted(reads) == ["cache.md", "queue.md"]  # not database.md or storage.md
+    refreshed = _built_files(built)
+    monkeypatch.undo()
+    build_index(built, full=True, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    assert refreshed == _built_files(built)  # the same build as reading (and cutting) every note
+    status = index_status(built)
+    assert (status.state, status.hashed) == ("fresh", 0)
+
+
+def test_a_note_whose_reading_warned_is_read_and_warns_again(
+    notes_settings: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.chunker import MAX_LINE_CHARS
+
+    (notes_settings.corpus_dir / "latin1.md").write_bytes("# Caf\xe9\n\n- cr\xe8me br\xfbl\xe9e\n".encode("latin-1"))
+    (notes_settings.corpus_dir / "long.md").write_text("# Long\n\n" + "word " * (MAX_LINE_CHARS // 4) + "\n")
+    age(notes_settings.corpus_dir)
+    first = build_index(notes_settings, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    folder = current_build(notes_settings.index_dir)
+    assert folder is not None
+    assert json.loads((folder / "notes.json").read_text())["reread"] == ["latin1.md", "long.md"]
+    (notes_settings.corpus_dir / "storage.md").write_text("# Storage\n\n## S3\n\n- versioning keeps old objects\n")
+    age_note(notes_settings.corpus_dir / "storage.md")
+    reads = _reads(monkeypatch)
+    again = build_index(notes_settings, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    assert sorted(set(reads) - {"storage.md"}) == ["latin1.md", "long.md"]  # and not database.md or cache.md
+    assert set(first.warnings) == set(again.warnings) and len(again.warnings) == 2
+
+
+def test_an_index_that_does_not_say_which_notes_warned_reads_every_note(
+    built: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Builds made before ``reread`` was recorded (and builds of another folder) are refreshed by reading all."""
+    from indexer import build as build_module
+
+    folder = current_build(built.index_dir)
+    assert folder is not None
+    manifest = read_manifest(folder)
+    assert isinstance(manifest.notes, NoteArrays) and manifest.notes.reread == frozenset()
+    older = NoteArrays(list(manifest.notes), np.load(folder / "notes.stat.npy"), np.load(folder / "notes.sha256.npy"))
+    assert older.reread is None
+    reads = _reads(monkeypatch)
+    from dataclasses import replace
+
+    assert len(build_module._read_notes(built, replace(manifest, notes=older)).notes) == 3
+    assert sorted(reads) == ["cache.md", "database.md", "storage.md"]
+    reads.clear()
+    assert len(build_module._read_notes(built, replace(manifest, corpus_path="/elsewhere")).notes) == 3
+    assert len(reads) == 3
+    reads.clear()
+    unread = build_module._read_notes(built, manifest)
+    assert reads == [] and all(note.text is None for note in unread.notes)
+
+
+def test_a_note_left_unread_is_read_when_its_chunks_must_be_cut_again(
+    built: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note with no chunks in the previous build (empty) has nothing to take over: it is read and cut."""
+    (built.corpus_dir / "empty.md").write_text("")
+    age_note(built.corpus_dir / "empty.md")
+    build(built, fake_model)
+    reads = _reads(monkeypatch)
+    report = build_index(built, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    assert reads == ["empty.md"] and report.files == 4
