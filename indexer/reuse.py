@@ -20,6 +20,7 @@ from .errors import IndexFileError, NotesQAError
 from .index_files import KeptLine, read_chunk_lines, read_kept_lines, verify_files
 from .keyword import KeywordParams, KnownTerms, TermsByKey
 from .manifest import FORMAT_VERSION, Manifest, read_manifest
+from .note_table import RecordedNotes
 from .settings import ChunkerSettings
 
 if TYPE_CHECKING:
@@ -113,8 +114,9 @@ def _compatible(folder: Path | None, fp: str, precision: str, manifest: Manifest
     by_path: dict[str, list[Chunk]] = defaultdict(list)
     for chunk in chunks:
         by_path[chunk.path].append(chunk)
-    by_note = {(path, manifest.notes[path].sha256): tuple(held) for path, held in by_path.items()
-               if path in manifest.notes}
+    recorded = manifest.notes.hashes() if isinstance(manifest.notes, RecordedNotes) else {
+        path: record.sha256 for path, record in manifest.notes.items()}  # (not a record object per note)
+    by_note = {(path, recorded[path]): tuple(held) for path, held in by_path.items() if path in recorded}
     line_rows: dict[str, list[KeptLine]] = defaultdict(list)
     for row in kept or ():
         line_rows[row.path].append(row)
