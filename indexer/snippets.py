@@ -207,12 +207,27 @@ def answer_snippet(
         header = headers.get(position)
         if header is not None and header not in lines:
             lines[header] = numbered[header][1].strip()
+        # A line that ends with a colon ("- Types:") introduces the lines after it: it comes with the first
+        # of them, as a table row comes with its header (alone it answers nothing).
+        if lines[position].endswith(":"):
+            follower = _next_content_line(numbered, position)
+            if follower is not None and follower not in lines and numbered[follower][0] not in exclude:
+                line = numbered[follower][1].strip()
+                lines[follower] = _clip(line, highlight_spans(line, stems), params.max_chars)
     order = sorted(lines)
     text = "\n".join(lines[p] for p in order)
     numbers = tuple(numbered[p][0] for p in order)
     top = ranked[0][0]
     snippet = Snippet(text, numbers[0], numbers[-1], highlight_spans(text, stems), numbers)
     return AnsweredSnippet(snippet, numbered[top][0], dense[top] if top < len(dense) else None)
+
+
+def _next_content_line(numbered: Sequence[tuple[int, str]], position: int) -> int | None:
+    """The position of the first content line after ``position`` in a chunk's numbered lines, if any."""
+    for later in range(position + 1, len(numbered)):
+        if is_content_line(numbered[later][1]):
+            return later
+    return None
 
 
 def answer_location(hit: Hit) -> int:

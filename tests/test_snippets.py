@@ -67,6 +67,24 @@ def test_a_table_row_keeps_its_header() -> None:
     assert answered.answer_line == 5
 
 
+def test_a_line_ending_with_a_colon_comes_with_the_line_it_introduces() -> None:
+    lines = ["- Hybrid storage", "- Types:", "", "- File Gateway (for NFS and SMB)", "- Volume Gateway", "- Tape Gateway"]
+    chunk = chunk_of(lines, start=10)
+    dense = [0.3, 0.6, None, 0.1, 0.1, 0.1]
+    answered = answer_snippet(chunk, dense, query_stems("storage gateway types"), SnippetParams(max_lines=1))
+    assert answered is not None and answered.answer_line == 11
+    assert answered.snippet.text.split("\n") == ["- Types:", "- File Gateway (for NFS and SMB)"]
+    assert answered.snippet.line_numbers == (11, 13)
+    shown = answer_snippet(chunk, dense, query_stems("storage gateway types"), SnippetParams(max_lines=1),
+                           exclude=frozenset({13}))  # a better hit shows it already
+    assert shown is not None and shown.snippet.line_numbers == (11,)
+    long = chunk_of(["- Types:", "- " + "gateway " * 100])
+    cut = answer_snippet(long, [0.9, 0.1], set(), SnippetParams(max_lines=1))
+    assert cut is not None and len(cut.snippet.text.split("\n")[1]) <= SnippetParams().max_chars
+    last = answer_snippet(chunk_of(["- alpha", "- Types:"]), [0.1, 0.9], set(), SnippetParams(max_lines=1))
+    assert last is not None and last.snippet.text == "- Types:"  # nothing after it in the chunk
+
+
 def test_gaps_mark_left_out_content_lines_only() -> None:
     # Line 3 is a heading and 5 a table delimiter row: leaving them out is no gap.
     lines = ["- one", "- two", "## Sub", "| a | b |", "|---|---|", "| 1 | 2 |", "- seven"]
