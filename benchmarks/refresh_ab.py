@@ -1,14 +1,16 @@
 """A one-note edit then ``notes-qa index``, several checkouts alternating on one built index.
 
 Usage: python benchmarks/refresh_ab.py --notes DIR --index DIR --code OLD_CHECKOUT --code . [--rounds 5]
-       [--work DIR] [--out FILE]
+       [--work DIR] [--out FILE] [--cold]
 
 Each ``--code`` gets its own hard-linked copy of ``--index`` (under ``--work``), so every checkout
 refreshes its own builds; the notes folder is shared. Round 0 is a warm-up, not counted: a
 checkout's first refresh writes what its later ones reuse (e.g. the BM25 terms). Every round appends
 a sentence to one more note (the notes change: use a copy you can spare), then times ``index`` with
 each checkout in turn, the order reversed every other round, each in a new process
-(``benchmarks/child.py``).
+(``benchmarks/child.py``). ``--cold`` empties the page cache before each refresh (Linux, as root:
+``sync`` then ``/proc/sys/vm/drop_caches``), as after a reboot or when the notes were pushed out
+of memory: every note and index file a refresh reads then comes from the disk.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ from child import measured, publish, spread  # noqa: E402
 from machine import machine_facts  # noqa: E402
 
 
+def drop_page_cache() -> None:
+    """Write dirty pages out, then drop the clean ones (needs root)."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError as exc:
+        raise SystemExit(f"--cold: cannot drop the page cache ({exc.strerror}); run as root on Linux") from exc
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--notes", type=Path, required=True)
@@ -35,6 +46,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--work", type=Path, default=None, help="where the copies go (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--cold", action="store_true", help="empty the page cache before each refresh (root)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="refresh-ab-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -55,6 +67,8 @@ def main() -> None:
         for code in codes if round_no % 2 == 0 else codes[::-1]:
             env = dict(os.environ, NOTES_QA_CORPUS=str(args.notes), NOTES_QA_INDEX=str(indexes[code]),
                        HF_HUB_OFFLINE="1")
+            if args.cold:
+                drop_page_cache()
             done = measured([str(code / ".venv" / "bin" / "python"), "-m", "notes_qa_cli", "index"], env=env, cwd=code,
                             output=True)
             if round_no:
@@ -66,6 +80,7 @@ def main() -> None:
         "command": "python benchmarks/refresh_ab.py " + " ".join(sys.argv[1:]),
         "machine": machine_facts(),
         "load_average_before_after": [load_before, os.getloadavg()],
+        "page_cache": "dropped before each refresh" if args.cold else "as it was (warm after round 0)",
         "results": {c: spread(v) for c, v in seconds.items()},
     }
     if len(codes) == 2:  # the machine's speed drifts within a run: each round's two times, compared
