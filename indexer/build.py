@@ -126,10 +126,21 @@ def index_status(settings: Settings, corpus: Corpus | None = None, *, walk: Walk
 
 
 
+def _manifest_or_none(folder: Path | None) -> Manifest | None:
+    """The manifest of the build in ``folder``; None without one, or when it cannot be read."""
+    if folder is None:
+        return None
+    try:
+        return read_manifest(folder)
+    except NotesQAError:
+        return None
+
+
 def _read_notes(settings: Settings, previous: Manifest | None) -> Corpus:
-    """The notes of ``settings.corpus_dir``: when ``previous`` (the live build, whose chunks this build
-    reuses) recorded the same folder's notes and which of them warned, only the notes whose stat
-    changed are read (as the freshness check does, and as git trusts its index); else every note."""
+    """The notes of ``settings.corpus_dir``: when ``previous`` (the live build) recorded the same
+    folder's notes and which of them warned, only the notes whose stat changed are read (as the
+    freshness check does, and as git trusts its index); else every note. A note left unread whose
+    chunks the build cannot take over (another chunker, a damaged previous build) is read then."""
     options: dict[str, Any] = {"max_file_bytes": settings.chunker.max_file_bytes, "skip": (settings.index_dir,),
                                "follow_links": settings.follow_links}
     if (previous is not None and isinstance(previous.notes, RecordedNotes) and previous.notes.reread is not None
@@ -275,6 +286,14 @@ def build_index(
     started = time.perf_counter()
     disk = disk or Disk()
     index_root = settings.index_dir
+    # The notes are read before the lock, as always (a wrong corpus folder is reported before the index
+    # folder is touched). Which notes need reading is decided by the live build's records: reading them
+    # before the lock is safe, since a note is left unread only when its stat is the one recorded with its
+    # hash, whichever build recorded it.
+    live_before = None if full else current_build(index_root)
+    old_before = _manifest_or_none(live_before)
+    read_from_ns = time.time_ns()  # notes modified after this (or just before) get no stat in the manifest
+    corpus = _read_notes(settings, old_before)
     if model is None:
         model = resolve_model(settings.model_dir)
     if model.max_tokens < settings.chunker.max_tokens:
@@ -289,10 +308,8 @@ def build_index(
         clean_builds(index_root, keep=set())
         previous = current_build(index_root)
         # The encoder: the one given, else the one asked for, else the previous build's.
-        try:  # read once: its precision, its store, what can be reused
-            old = read_manifest(previous) if previous is not None else None
-        except NotesQAError:
-            old = None
+        # (read once: its precision, its store, what can be reused)
+        old = old_before if previous is not None and previous == live_before else _manifest_or_none(previous)
         old_precision = old.encoder.precision if old is not None else None
         encoder = embedder.precision if embedder is not None else settings.precision or old_precision or "fp32"
         fp = fingerprint(model.fingerprint, settings.chunker, keyword, encoder)
@@ -305,8 +322,6 @@ def build_index(
             embedder_for_build, model, settings.cache_dir, encoder, notes=encoder_notes)
         reuse = reusable_vectors(previous, fp, encoder, full=full, manifest=old)
         cache, reason = reuse.vectors, reuse.reason
-        read_from_ns = time.time_ns()  # notes modified after this (or just before) get no stat in the manifest
-        corpus = _read_notes(settings, old if reuse.chunks else None)
         if progress:
             progress("chunking", 0, len(corpus.notes))
         chunks: list[Chunk] = []

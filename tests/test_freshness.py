@@ -381,3 +381,31 @@ def test_a_note_left_unread_is_read_when_its_chunks_must_be_cut_again(
     reads = _reads(monkeypatch)
     report = build_index(built, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
     assert reads == ["empty.md"] and report.files == 4
+
+
+def test_a_build_with_another_chunker_reads_the_notes_it_left_unread(
+    built: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live build's records say every note is unchanged, but its chunks cannot be taken over (the
+    chunker settings changed): each note is read and cut again, as a full build does."""
+    from dataclasses import replace
+
+    from indexer.settings import ChunkerSettings
+
+    other = replace(built, chunker=ChunkerSettings(target_tokens=16, max_tokens=64))
+    reads = _reads(monkeypatch)
+    report = build_index(other, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    assert sorted(reads) == ["cache.md", "database.md", "storage.md"] and "chunker" in report.reason
+    refreshed = _built_files(other)
+    monkeypatch.undo()
+    build_index(other, full=True, embedder=FakeEmbedder(), token_counter=WordCounter(), model=fake_model)
+    assert refreshed == _built_files(other)
+
+
+def test_a_missing_corpus_folder_leaves_no_index_folder_behind(tmp_path: Path, fake_model: ModelInfo) -> None:
+    from indexer.errors import CorpusError
+
+    settings = Settings(corpus_dir=tmp_path / "nowhere", index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    with pytest.raises(CorpusError, match="does not exist"):
+        build(settings, fake_model)
+    assert not settings.index_dir.exists()
