@@ -38,7 +38,7 @@ from .manifest import BuildRecord, Counts, Manifest, ModelRecord, NoteRecord, re
 from .model_files import ModelInfo, resolve_model
 from .models import Chunk, LineText
 from .note_changes import NoteChanges
-from .note_table import RecordedNotes, write_note_files
+from .note_table import NoteArrays, RecordedNotes, write_note_files
 from .reuse import fingerprint, reusable_vectors
 from .settings import Settings
 from .store_choice import store_record
@@ -102,6 +102,8 @@ def index_status(settings: Settings, corpus: Corpus | None = None, *, walk: Walk
                 walked=None if walk is None else walk.result(),  # None: the child failed, walk here
             )
             hashed, warnings = now.hashed, now.warnings
+            if now.seen and isinstance(manifest.notes, NoteArrays):  # e.g. a checkout rewrote notes unchanged
+                manifest.notes.record_seen(folder, now.seen)  # so the next check need not read them again
             # the same notes, each with its recorded hash: nothing changed (no per-note comparison)
             diff = NoteChanges() if now.unchanged else manifest.notes_diff(now.hashes)
         else:

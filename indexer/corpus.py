@@ -377,6 +377,9 @@ class CorpusHashes:
     #: the same notes as the records checked against, each with its recorded sha256: nothing to compare
     unchanged: bool
     _hashes: Callable[[], dict[str, str]] = field(repr=False, compare=False)
+    #: notes read (their stat differs from the recorded one) and found with their recorded hash, each
+    #: with its stat now when old enough to trust: what ``NoteArrays.record_seen`` keeps for next time
+    seen: Mapping[str, NoteStat] = field(default_factory=dict)
 
     @cached_property
     def hashes(self) -> dict[str, str]:
@@ -449,23 +452,27 @@ def corpus_hashes(
     removed or renamed), every stat is compared with the table's at once (:meth:`NoteArrays.same_stats`):
     a 100,000-note vault's check does no per-note lookup, and makes no path -> hash dict unless asked.
     """
+    trusted_before = time.time_ns() - RACY_NS  # a stat of a note modified after this is not kept
     if walked is None:
         walked = walk_notes(root, max_file_bytes=max_file_bytes, skip=skip, follow_links=follow_links)
     warnings = list(walked.warnings)
     rels = walked.rels
     read: dict[str, str] = {}  # the notes read now: path -> sha256
+    seen: dict[str, NoteStat] = {}
 
-    def read_note(row: int) -> None:
+    def read_note(row: int, recorded_hash: str | None) -> None:
         rel = rels[row]
         note = _note_file(rel, Path(walked.paths[row]), max_file_bytes, warnings)
         if note is not None:
             read[rel] = note.sha256
+            if note.sha256 == recorded_hash and note.stat is not None and note.stat.mtime_ns < trusted_before:
+                seen[rel] = note.stat
 
     table = known if isinstance(known, NoteArrays) else None
     same = None if table is None else table.same_stats(rels, walked.stats)
     if table is not None and same is not None:  # the recorded notes in their order: read those whose stat differs
         for row in (~same).nonzero()[0].tolist():
-            read_note(row)
+            read_note(row, table.sha256_of(rels[row]))
         if not read and not same.any():
             raise no_readable_notes(root, warnings)
         recorded = table.sha256_of
@@ -475,7 +482,7 @@ def corpus_hashes(
             return {rel: recorded(rel) if kept else read[rel]
                     for rel, kept in zip(rels, same.tolist(), strict=True) if kept or rel in read}
 
-        return CorpusHashes(len(same) - int(same.sum()), tuple(warnings), unchanged, every_hash)
+        return CorpusHashes(len(same) - int(same.sum()), tuple(warnings), unchanged, every_hash, seen)
     hashes: dict[str, str] = {}
     hashed = 0
     unchanged_hash = unchanged_hash_of(known)  # chosen once: this runs for every note
@@ -486,11 +493,12 @@ def corpus_hashes(
                 hashes[rel] = recorded_hash
                 continue
         hashed += 1
-        read_note(row)
+        record = known.get(rel)
+        read_note(row, None if record is None else record.sha256)
         if rel in read:
             hashes[rel] = read[rel]
     if not hashes:
         raise no_readable_notes(root, warnings)
     unchanged = (len(hashes) == len(known) and all(rel in known for rel in hashes)
                  and all(known[rel].sha256 == sha256 for rel, sha256 in read.items()))
-    return CorpusHashes(hashed, tuple(warnings), unchanged, lambda: hashes)
+    return CorpusHashes(hashed, tuple(warnings), unchanged, lambda: hashes, seen)

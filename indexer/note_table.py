@@ -13,6 +13,7 @@ the record is used.
 from __future__ import annotations
 
 import array
+import io
 import json
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -20,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .errors import REBUILD, IndexFileError
-from .fileio import check_size
+from .fileio import atomic_write, check_size
 from .manifest_records import Invalid, NoteRecord, NoteStat
-from .safe_read import read_text
+from .safe_read import read_bytes, read_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -139,6 +140,11 @@ def unchanged_hash_of(known: Mapping[str, NoteRecord]) -> Callable[[str, StatKey
 #: inode, 1 when the stat is recorded / 0 when not) and each note's sha256 (32 bytes a row).
 NOTE_PATHS, NOTE_STATS, NOTE_HASHES = "notes.json", "notes.stat.npy", "notes.sha256.npy"
 NOTE_FILES: Final = (NOTE_PATHS, NOTE_STATS, NOTE_HASHES)
+#: The stat table again, with the stats a freshness check found for notes it had to read and found
+#: unchanged (a checkout or a sync rewrites files without changing them): written beside the build's own
+#: files after it is live, not one of them (no sha256 in the manifest), and used instead of
+#: :data:`NOTE_STATS` when it fits the build; as git refreshes the stat data of its index.
+NOTE_STATS_SEEN: Final = "notes.stat.seen.npy"
 
 
 def write_note_files(folder: Path, notes: Mapping[str, NoteRecord], disk: Disk, reread: Collection[str] = ()) -> None:
@@ -158,6 +164,24 @@ def write_note_files(folder: Path, notes: Mapping[str, NoteRecord], disk: Disk, 
     disk.write_json(folder / NOTE_PATHS, {"paths": paths, "reread": sorted(reread)}, indent=None)
     disk.save_npy(folder / NOTE_STATS, stats)
     disk.save_npy(folder / NOTE_HASHES, hashes)
+
+
+def _seen_stats(folder: Path, stats: np.ndarray) -> np.ndarray | None:
+    """The build's :data:`NOTE_STATS_SEEN`, if it is there and fits ``stats`` (its own stat table): same
+    shape, the same size for every note (a note seen unchanged has the bytes, so the size, recorded);
+    else None, and the build's own table is used."""
+    import numpy as np
+
+    try:
+        seen = np.load(io.BytesIO(read_bytes(folder / NOTE_STATS_SEEN, 4096 + stats.nbytes)), allow_pickle=False)
+    except (OSError, ValueError):  # none (the usual case), a FIFO or link, too large, not an .npy
+        return None
+    if seen.dtype != np.int64 or seen.shape != stats.shape or not np.array_equal(seen[:, 0], stats[:, 0]):
+        return None
+    if len(seen) and not np.isin(seen[:, 4], (0, 1)).all():
+        return None
+    checked: np.ndarray = seen
+    return checked
 
 
 class NoteArrays(RecordedNotes):
@@ -215,11 +239,35 @@ class NoteArrays(RecordedNotes):
             raise invalid("array shapes")
         if count and (int(stats[:, 0].min()) < 0 or not np.isin(stats[:, 4], (0, 1)).all()):
             raise invalid("stats")
-        return cls(paths, stats, hashes, None if reread is None else frozenset(reread))
+        seen = _seen_stats(folder, stats)
+        return cls(paths, stats if seen is None else seen, hashes, None if reread is None else frozenset(reread))
 
     @property
     def reread(self) -> frozenset[str] | None:
         return self._reread
+
+    def record_seen(self, folder: Path, seen: Mapping[str, NoteStat]) -> bool:
+        """Write :data:`NOTE_STATS_SEEN` into the build folder ``folder`` (this table's): the table with the
+        stat of each note of ``seen``, a note read now and found with its recorded hash, its stat old
+        enough to trust. A cache: False (and nothing written) when the folder cannot be written."""
+        import numpy as np
+
+        table = self._stats.copy()
+        for rel, info in seen.items():
+            row = self._row(rel)
+            if row is None or info.size != int(table[row, 0]):  # the same bytes have the recorded size
+                continue
+            table[row] = (info.size, info.mtime_ns, info.ctime_ns, info.inode, 1)
+        if np.array_equal(table, self._stats):
+            return False
+        data = io.BytesIO()
+        np.save(data, table, allow_pickle=False)
+        try:
+            atomic_write(folder / NOTE_STATS_SEEN, data.getvalue())
+        except OSError:  # a read-only index, a build folder removed meanwhile
+            return False
+        self._stats, self._stat_rows = table, None
+        return True
 
     def _row(self, rel: str) -> int | None:
         if self._rows is None:

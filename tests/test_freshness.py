@@ -409,3 +409,94 @@ def test_a_missing_corpus_folder_leaves_no_index_folder_behind(tmp_path: Path, f
     with pytest.raises(CorpusError, match="does not exist"):
         build(settings, fake_model)
     assert not settings.index_dir.exists()
+
+
+# -- notes rewritten unchanged (a checkout, a sync) are read once, not by every check ------------------
+
+
+def _touch_unchanged(folder: Path, *names: str) -> None:
+    """Rewrite notes with the same bytes (new inode, ctime and mtime), dated back so their stat is trusted."""
+    for name in names:
+        path = folder / name
+        data = path.read_bytes()
+        path.unlink()
+        path.write_bytes(data)
+        age_note(path)
+
+
+def test_notes_rewritten_unchanged_are_read_once_then_trusted(
+    built: Settings, fake_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.note_table import NOTE_STATS_SEEN
+
+    folder = current_build(built.index_dir)
+    assert folder is not None
+    own_files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    _touch_unchanged(built.corpus_dir, "cache.md", "storage.md")
+    first = index_status(built)
+    assert (first.state, first.hashed) == ("fresh", 2)
+    again = index_status(built)  # the first check kept what it saw
+    assert (again.state, again.hashed) == ("fresh", 0)
+    assert (folder / NOTE_STATS_SEEN).is_file()
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.name != NOTE_STATS_SEEN} == own_files
+    assert read_manifest(folder).notes["cache.md"].stat == NoteStat.of(os.stat(built.corpus_dir / "cache.md"))
+    edited = built.corpus_dir / "database.md"
+    edited.write_text(edited.read_text() + "- Aurora replicates six ways\n")
+    age_note(edited)
+    reads = _reads(monkeypatch)
+    build(built, fake_model)  # a refresh trusts the stats seen too
+    assert reads == ["database.md"]
+
+
+def test_a_note_rewritten_just_now_is_not_trusted_yet(built: Settings) -> None:
+    path = built.corpus_dir / "cache.md"
+    data = path.read_bytes()
+    path.unlink()
+    path.write_bytes(data)  # modified now: its stat may not show a second change within the tick
+    assert [index_status(built).hashed for _ in range(2)] == [1, 1]
+
+
+def test_a_changed_note_is_not_kept_as_seen(built: Settings) -> None:
+    path = built.corpus_dir / "cache.md"
+    path.write_text(path.read_text().replace("Redis", "REDIS"))  # the same size: only its hash tells
+    age_note(path)
+    assert [(s.state, s.hashed) for s in (index_status(built), index_status(built))] == [("stale", 1)] * 2
+
+
+@pytest.mark.parametrize("damage", ["garbage", "wrong shape", "other sizes", "fifo"])
+def test_a_seen_stat_table_that_does_not_fit_is_ignored(built: Settings, damage: str) -> None:
+    from indexer.note_table import NOTE_STATS_SEEN
+
+    folder = current_build(built.index_dir)
+    assert folder is not None
+    _touch_unchanged(built.corpus_dir, "cache.md")
+    seen = folder / NOTE_STATS_SEEN
+    stats = np.load(folder / "notes.stat.npy")
+    if damage == "garbage":
+        seen.write_bytes(b"not an array")
+    elif damage == "wrong shape":
+        np.save(seen, stats[:2])
+    elif damage == "other sizes":
+        other = stats.copy()
+        other[:, 1:4] = [[os.stat(built.corpus_dir / rel)[i] for i in (8, 9, 1)] for rel in json.loads(
+            (folder / "notes.json").read_text())["paths"]]  # every note trusted as it is now...
+        other[:, 0] += 1  # ...but with sizes the notes never had
+        np.save(seen, other)
+    else:
+        os.mkfifo(seen)
+    status = index_status(built)
+    assert (status.state, status.hashed) == ("fresh", 1)  # read, as without it
+    assert index_status(built).hashed == 0  # and the table written again, as it should be
+
+
+def test_a_seen_stat_table_that_cannot_be_written_changes_nothing(
+    built: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer import note_table
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "read-only index")
+
+    monkeypatch.setattr(note_table, "atomic_write", refuse)
+    _touch_unchanged(built.corpus_dir, "cache.md")
+    assert [(s.state, s.hashed) for s in (index_status(built), index_status(built))] == [("fresh", 1)] * 2
