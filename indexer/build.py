@@ -30,7 +30,7 @@ from .disk import Disk
 from .embedder_factory import choice_for, embedder_for_build
 from .errors import IndexFileError, IndexWriteError, ModelError, NotesQAError, os_reason
 from .fileio import sha256_file
-from .index_files import LINE_INDEX, LINE_RULES, chunk_to_json, current_build
+from .index_files import LINE_INDEX, LINE_RULES, KeptLine, chunk_to_json, current_build
 from .keyword import KeywordParams, PreviousTerms, build_keyword_index
 from .line_plan import LinePlan
 from .lock import build_lock
@@ -331,10 +331,14 @@ def build_index(
         warnings = list(corpus.warnings)
         notes: list[NoteFile] = []
         reread: list[str] = []  # notes whose reading warns: the next build reads them again, to warn again
+        def taken(note: NoteFile) -> tuple[tuple[Chunk, ...] | None, tuple[KeptLine, ...] | None]:
+            """An unchanged note's chunks as before, and its line rows as before when the previous build
+            derived them as this code does."""
+            same = reuse.chunks.get((note.rel, note.sha256))
+            return same, None if same is None else reuse.line_rows.get(note.rel)
+
         for done, listed in enumerate(corpus.notes, start=1):
-            same = reuse.chunks.get((listed.rel, listed.sha256))  # an unchanged note: its chunks as before
-            # and its line rows as before, when the previous build derived them as this code does
-            kept = reuse.line_rows.get(listed.rel) if same is not None else None
+            same, kept = taken(listed)
             if listed.text is None and same is not None and kept is not None:  # not read: its stat is as recorded
                 notes.append(listed)
                 plan.add_note(listed.rel, [], same, len(chunks), kept)
@@ -348,8 +352,7 @@ def build_index(
                 if read_now is None:
                     continue
                 note = read_now
-                same = reuse.chunks.get((note.rel, note.sha256))
-                kept = reuse.line_rows.get(note.rel) if same is not None else None
+                same, kept = taken(note)
             assert note.text is not None
             text, cut = cap_lines(note.text.replace("\r\n", "\n").replace("\r", "\n"))
             if cut:

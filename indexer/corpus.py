@@ -327,6 +327,18 @@ def read_corpus(
     return Corpus(root, tuple(notes), tuple(warnings))
 
 
+def _kept_hashes(walked: WalkedNotes, known: Mapping[str, NoteRecord]) -> list[str | None]:
+    """Per walked note, the sha256 ``known`` records for it when its stat now is the one recorded with it
+    (None: it must be read). The recorded notes in their order are compared in one pass."""
+    rels = walked.rels
+    table = known if isinstance(known, NoteArrays) else None
+    same = None if table is None else table.same_stats(rels, walked.stats)
+    if table is not None and same is not None:  # row i of the table is walked note i
+        return [table.sha256_at(row) if kept else None for row, kept in enumerate(same.tolist())]
+    unchanged_hash = unchanged_hash_of(known)  # chosen once: this runs for every note
+    return [None if now == NO_STAT else unchanged_hash(rel, now) for rel, now in zip(rels, walked.stat_keys(), strict=True)]
+
+
 def read_changed_notes(
     root: Path,
     known: RecordedNotes,
@@ -347,14 +359,7 @@ def read_changed_notes(
     warnings = list(walked.warnings)
     rels, paths = walked.rels, walked.paths
     stat_keys = walked.stat_keys()
-    table = known if isinstance(known, NoteArrays) else None
-    same = None if table is None else table.same_stats(rels, walked.stats)
-    if table is not None and same is not None:  # the recorded notes in their order: one comparison
-        recorded: list[str | None] = [table.sha256_of(rel) if kept else None
-                                      for rel, kept in zip(rels, same.tolist(), strict=True)]
-    else:
-        unchanged_hash = unchanged_hash_of(known)
-        recorded = [None if now == NO_STAT else unchanged_hash(rel, now) for rel, now in zip(rels, stat_keys, strict=True)]
+    recorded = _kept_hashes(walked, known)
     notes: list[NoteFile] = []
     for rel, path, now, sha256 in zip(rels, paths, stat_keys, recorded, strict=True):
         if sha256 is not None and rel not in reread:
@@ -472,26 +477,24 @@ def corpus_hashes(
     same = None if table is None else table.same_stats(rels, walked.stats)
     if table is not None and same is not None:  # the recorded notes in their order: read those whose stat differs
         for row in (~same).nonzero()[0].tolist():
-            read_note(row, table.sha256_of(rels[row]))
+            read_note(row, table.sha256_at(row))
         if not read and not same.any():
             raise no_readable_notes(root, warnings)
-        recorded = table.sha256_of
-        unchanged = len(read) == int((~same).sum()) and all(read[rel] == recorded(rel) for rel in read)
+        recorded = table.sha256_at  # row i of the table is walked note i
+        unchanged = len(read) == int((~same).sum()) and all(
+            read.get(rels[row]) == recorded(row) for row in (~same).nonzero()[0].tolist())
 
         def every_hash() -> dict[str, str]:
-            return {rel: recorded(rel) if kept else read[rel]
-                    for rel, kept in zip(rels, same.tolist(), strict=True) if kept or rel in read}
+            return {rel: recorded(row) if kept else read[rel]
+                    for row, (rel, kept) in enumerate(zip(rels, same.tolist(), strict=True)) if kept or rel in read}
 
         return CorpusHashes(len(same) - int(same.sum()), tuple(warnings), unchanged, every_hash, seen)
     hashes: dict[str, str] = {}
     hashed = 0
-    unchanged_hash = unchanged_hash_of(known)  # chosen once: this runs for every note
-    for row, (rel, now) in enumerate(zip(rels, walked.stat_keys(), strict=True)):
-        if now != NO_STAT:
-            recorded_hash = unchanged_hash(rel, now)
-            if recorded_hash is not None:
-                hashes[rel] = recorded_hash
-                continue
+    for row, (rel, recorded_hash) in enumerate(zip(rels, _kept_hashes(walked, known), strict=True)):
+        if recorded_hash is not None:
+            hashes[rel] = recorded_hash
+            continue
         hashed += 1
         record = known.get(rel)
         read_note(row, None if record is None else record.sha256)

@@ -294,11 +294,8 @@ class NoteArrays(RecordedNotes):
         """path -> recorded sha256 of every note."""
         return {path: self._sha256(row) for row, path in enumerate(self._paths)}
 
-    def sha256_of(self, rel: str) -> str:
-        """The recorded sha256 of the note ``rel`` (a ``KeyError`` if it is not recorded)."""
-        row = self._row(rel)
-        if row is None:
-            raise KeyError(rel)
+    def sha256_at(self, row: int) -> str:
+        """The recorded sha256 of the table's ``row``-th note."""
         return self._sha256(row)
 
     def same_stats(self, rels: list[str], stats: array.array[int]) -> np.ndarray | None:
