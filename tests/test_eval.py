@@ -343,3 +343,39 @@ def test_aws_dev_split_quality_floor_with_the_real_model(tmp_path: Path, model_c
     assert report.metrics["chunk"]["hit@5"] >= 0.87
     assert report.by_style["which-service"]["chunk"]["hit@1"] >= 0.30
     assert report.by_style["feature"]["chunk"]["hit@1"] >= 0.9
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not DEV_SPLIT.is_file(), reason="the AWS practice-exam dev split is not beside the repository")
+def test_fusion_sweep_scores_each_setting_as_eval_does(tmp_path: Path, model_cache: Path) -> None:
+    """scripts/fusion_sweep.py (the own set / dev split trade-off in the README) gives, for the product's
+    own weights, the figures ``eval`` gives; bad weights are a usage error, not a traceback."""
+    import subprocess
+    import sys
+
+    from indexer.service import open_searcher
+
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    env = {**os.environ, "NOTES_QA_CACHE": str(model_cache)}
+    defaults = FusionParams()
+    command = [sys.executable, str(ROOT / "scripts" / "fusion_sweep.py"), "--json", "--aws", str(DEV_SPLIT),
+               "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index"),
+               "--dense-weights", f"0.3,{defaults.dense_weight}", "--line-weights", str(defaults.line_weight)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["rows"]
+    assert [(r["mode"], r["dense_weight"]) for r in rows] == [("dense", None), ("hybrid", 0.3), ("hybrid", defaults.dense_weight)]
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", cache_dir=model_cache)
+    searcher = open_searcher(settings, auto_build=False).searcher
+    own, dev = load_questions(QUESTIONS), load_questions(DEV_SPLIT)
+    counts = relevant_chunk_counts(searcher, [*own, *dev])
+    for row in (rows[0], rows[2]):
+        mode = str(row["mode"])
+        own_report = summarize(evaluate_mode(searcher, own, mode), counts, mode)
+        dev_report = summarize(evaluate_mode(searcher, dev, mode), counts, mode)
+        assert row["own_hit@1"] == own_report.metrics["snippet"]["hit@1"]
+        assert row["dev_hit@1"] == dev_report.metrics["chunk"]["hit@1"]
+        assert row["dev_which_hit@1"] == dev_report.by_style["which-service"]["chunk"]["hit@1"]
+    assert rows[1]["own_hit@1"] != rows[2]["own_hit@1"]  # the weight reaches the ranker
+    bad = subprocess.run([*command[:2], "--dense-weights", "0.6,x"], env=env, capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "not a comma-separated list" in bad.stderr
