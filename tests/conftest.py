@@ -14,6 +14,20 @@ from .fakes import FakeEmbedder, WordCounter
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def shared_file(relative: str) -> Path:
+    """A file of the read-only shared inputs (the source notes, the AWS dev split), which live outside git.
+
+    Looked for under ``$NOTES_QA_SHARED`` if set, then in a ``shared`` folder beside the checkout or beside
+    any folder above it (a clone made anywhere below the folder that holds ``shared`` finds it). When
+    no candidate has it, the first is returned, so that the tests needing it skip.
+    """
+    candidates = [Path(os.environ["NOTES_QA_SHARED"]) / relative] if os.environ.get("NOTES_QA_SHARED") else []
+    candidates += [folder / "shared" / relative for folder in ROOT.parents]
+    return next((path for path in candidates if path.is_file()), candidates[0])
+
+
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, shared_file
 
-SOURCE = ROOT.parent / "shared" / "notes" / "000_7235ff98d3537bbe.txt"
+SOURCE = shared_file("notes/000_7235ff98d3537bbe.txt")
 CORPUS = ROOT / "corpus"
 
 
@@ -19,7 +19,7 @@ def corpus_lines() -> list[str]:
     return [line for path in sorted(CORPUS.glob("*.md")) for line in path.read_text(encoding="utf-8").split("\n")]
 
 
-@pytest.mark.skipif(not SOURCE.exists(), reason="the shared notes are not beside the checkout")
+@pytest.mark.skipif(not SOURCE.exists(), reason="the shared notes are not found (set NOTES_QA_SHARED to the shared folder)")
 def test_every_source_line_is_in_the_corpus_unchanged() -> None:
     lines = corpus_lines()
     present = set(lines)
@@ -49,7 +49,7 @@ def test_corpus_has_one_file_per_top_section() -> None:
         assert first.startswith("# ")
 
 
-@pytest.mark.skipif(not SOURCE.exists(), reason="the shared notes are not beside the checkout")
+@pytest.mark.skipif(not SOURCE.exists(), reason="the shared notes are not found (set NOTES_QA_SHARED to the shared folder)")
 def test_conversion_script_reproduces_the_corpus(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "convert_notes.py"), str(SOURCE), str(tmp_path)],

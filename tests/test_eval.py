@@ -24,19 +24,12 @@ from indexer.models import Chunk
 from indexer.search import Searcher
 from indexer.settings import Settings
 
-from .conftest import ROOT
+from .conftest import ROOT, shared_file
 from .fakes import FakeEmbedder, WordCounter
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
-# The AWS practice-exam dev split sits beside the repository (../shared/datasets), outside git.
-DEV_SPLIT = next(
-    (
-        folder / "shared" / "datasets" / "aws-practice-dev" / "questions.jsonl"
-        for folder in (ROOT.parent, ROOT.parent.parent)
-        if (folder / "shared" / "datasets" / "aws-practice-dev" / "questions.jsonl").is_file()
-    ),
-    ROOT.parent / "shared" / "datasets" / "aws-practice-dev" / "questions.jsonl",
-)
+# The AWS practice-exam dev split lives outside git, in the shared inputs (../shared/datasets; see shared_file).
+DEV_SPLIT = shared_file("datasets/aws-practice-dev/questions.jsonl")
 
 
 def test_fold_ignores_case_space_and_pipes() -> None:
@@ -325,7 +318,7 @@ def test_match_flag_floor_with_the_real_model(tmp_path: Path, model_cache: Path)
 
 
 @pytest.mark.model
-@pytest.mark.skipif(not DEV_SPLIT.is_file(), reason="the AWS practice-exam dev split is not beside the repository")
+@pytest.mark.skipif(not DEV_SPLIT.is_file(), reason="the AWS practice-exam dev split is not found (set NOTES_QA_SHARED to the shared folder)")
 def test_aws_dev_split_quality_floor_with_the_real_model(tmp_path: Path, model_cache: Path) -> None:
     """Section-level floor on 39 exam questions written by someone else (README, "Answer quality")."""
     from indexer.service import open_searcher
@@ -346,7 +339,7 @@ def test_aws_dev_split_quality_floor_with_the_real_model(tmp_path: Path, model_c
 
 
 @pytest.mark.model
-@pytest.mark.skipif(not DEV_SPLIT.is_file(), reason="the AWS practice-exam dev split is not beside the repository")
+@pytest.mark.skipif(not DEV_SPLIT.is_file(), reason="the AWS practice-exam dev split is not found (set NOTES_QA_SHARED to the shared folder)")
 def test_fusion_sweep_scores_each_setting_as_eval_does(tmp_path: Path, model_cache: Path) -> None:
     """scripts/fusion_sweep.py (the own set / dev split trade-off in the README) gives, for the product's
     own weights, the figures ``eval`` gives; bad weights are a usage error, not a traceback."""
