@@ -476,19 +476,19 @@ def corpus_hashes(
     table = known if isinstance(known, NoteArrays) else None
     same = None if table is None else table.same_stats(rels, walked.stats)
     if table is not None and same is not None:  # the recorded notes in their order: read those whose stat differs
-        for row in (~same).nonzero()[0].tolist():
-            read_note(row, table.sha256_at(row))
+        recorded = table.sha256_at  # row i of the table is walked note i
+        changed = (~same).nonzero()[0].tolist()
+        for row in changed:
+            read_note(row, recorded(row))
         if not read and not same.any():
             raise no_readable_notes(root, warnings)
-        recorded = table.sha256_at  # row i of the table is walked note i
-        unchanged = len(read) == int((~same).sum()) and all(
-            read.get(rels[row]) == recorded(row) for row in (~same).nonzero()[0].tolist())
+        unchanged = len(read) == len(changed) and all(read[rels[row]] == recorded(row) for row in changed)
 
         def every_hash() -> dict[str, str]:
             return {rel: recorded(row) if kept else read[rel]
                     for row, (rel, kept) in enumerate(zip(rels, same.tolist(), strict=True)) if kept or rel in read}
 
-        return CorpusHashes(len(same) - int(same.sum()), tuple(warnings), unchanged, every_hash, seen)
+        return CorpusHashes(len(changed), tuple(warnings), unchanged, every_hash, seen)
     hashes: dict[str, str] = {}
     hashed = 0
     for row, (rel, recorded_hash) in enumerate(zip(rels, _kept_hashes(walked, known), strict=True)):

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -81,7 +82,7 @@ def main() -> int:
     own = load_questions(ROOT / "eval" / "questions.jsonl")
     dev = load_questions(args.aws)
     counts = relevant_chunk_counts(opened, [*own, *dev])
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for line_weight in args.line_weights:
         settings_tried = [("dense", None)] + [("hybrid", w) for w in args.dense_weights]
         for mode, dense_weight in settings_tried:
@@ -96,13 +97,14 @@ def main() -> int:
                       f"({figures['own_odd']:.3f}/{figures['own_even']:.3f}) hit@5 {figures['own_hit@5']:.3f}  |  "
                       f"dev hit@1 {figures['dev_hit@1']:.3f} hit@5 {figures['dev_hit@5']:.3f} "
                       f"which-service hit@1 {figures['dev_which_hit@1']:.3f}", flush=True)
-    meeting = [r for r in rows if r["mode"] == "hybrid" and float(str(r["own_hit@1"])) >= OWN_HIT1]
+    hybrid = [r for r in rows if r["mode"] == "hybrid"]
+    meeting = [r for r in hybrid if r["own_hit@1"] >= OWN_HIT1]
     summary = {
         "own_aim": OWN_HIT1,
         "settings_meeting_own_aim": [(r["line_weight"], r["dense_weight"]) for r in meeting],
-        "best_dev_hit@1_among_them": max((float(str(r["dev_hit@1"])) for r in meeting), default=None),
-        "best_dev_hit@1_any_hybrid": max(float(str(r["dev_hit@1"])) for r in rows if r["mode"] == "hybrid"),
-        "best_dev_hit@1_dense": max(float(str(r["dev_hit@1"])) for r in rows if r["mode"] == "dense"),
+        "best_dev_hit@1_among_them": max((r["dev_hit@1"] for r in meeting), default=None),
+        "best_dev_hit@1_any_hybrid": max((r["dev_hit@1"] for r in hybrid), default=None),
+        "best_dev_hit@1_dense": max((r["dev_hit@1"] for r in rows if r["mode"] == "dense"), default=None),
     }
     if args.json:
         print(json.dumps({"rows": rows, "summary": summary}, indent=2))
